@@ -1,0 +1,3 @@
+export type { NatsTransportOptions } from "./nats-transport.js";
+export { createNatsTransport } from "./nats-transport.js";
+export { createRpcClient } from "./rpc-client.js";
