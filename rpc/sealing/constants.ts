@@ -31,5 +31,5 @@ export const RESPONSE_EXPORT_LABEL = "vettid-sealed-response-v1";
  */
 export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
 
-/** How many recent `enc` values the replay cache holds per server (about 3 MB at the limit). */
+/** How many recent `enc` values the replay cache holds per server (about 20 MB at the limit). */
 export const DEFAULT_REPLAY_CACHE_SIZE = 100_000;

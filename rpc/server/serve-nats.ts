@@ -6,7 +6,14 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import { Events, type Msg, type NatsConnection, nuid, type Subscription } from "nats";
+import {
+  Events,
+  type Msg,
+  type NatsConnection,
+  type NatsError,
+  nuid,
+  type Subscription,
+} from "nats";
 import { HeaderName, readHeader } from "../protocol/headers.js";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -57,7 +64,10 @@ export interface ServeNatsOptions {
   readonly heartbeatIntervalMs?: number;
   /** See {@link DEFAULT_MAX_BUFFERED_FRAMES}. */
   readonly maxBufferedFrames?: number;
-  /** Called with problems that cannot be answered to a caller (no or foreign reply subject). */
+  /**
+   * Called with problems that cannot be answered to a caller (no or foreign reply subject, a
+   * message that made handling fail). Default: a warning on stderr. Never given message contents.
+   */
   readonly onProblem?: (problem: string) => void;
   /**
    * Opens sealed calls (the enclave's key). Services whose route is `sealed` are then served on
@@ -126,7 +136,24 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
     register: (key, call) => calls.set(key, call),
     unregister: (key) => calls.delete(key),
   };
-  const onProblem = options.onProblem ?? (() => {});
+  const onProblem = options.onProblem ?? ((problem: string) => console.warn(`[vettid-rpc] ${problem}`));
+  /**
+   * Wraps a subscription callback: a message that makes handling throw is reported and dropped,
+   * and the subscription (which nats.js would otherwise tear down) keeps serving.
+   */
+  const guarded =
+    (handle: (msg: Msg) => unknown) =>
+    (error: NatsError | null, msg: Msg): void => {
+      if (error !== null) {
+        onProblem(`subscription error: ${error.message}`);
+        return;
+      }
+      try {
+        handle(msg);
+      } catch (failure) {
+        onProblem(`${msg.subject}: ${String(failure)}`);
+      }
+    };
 
   const subscriptions: Subscription[] = [];
   const endpoints: DiscoveryEndpoint[] = [];
@@ -134,14 +161,10 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
     subscriptions.push(
       // Later frames of streaming calls on this instance, and cancellations of any call.
       connection.subscribe(`${pattern}.${id}.*`, {
-        callback: (error, msg) => {
-          if (error === null) calls.get(msg.subject)?.onFrame(msg);
-        },
+        callback: guarded((msg) => calls.get(msg.subject)?.onFrame(msg)),
       }),
       connection.subscribe(`${pattern}.cancel.*`, {
-        callback: (error, msg) => {
-          if (error === null) calls.get(msg.subject)?.onCancel(msg);
-        },
+        callback: guarded((msg) => calls.get(msg.subject)?.onCancel(msg)),
       }),
     );
   };
@@ -151,9 +174,7 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
       subscriptions.push(
         connection.subscribe(methodPattern, {
           queue: queueGroup,
-          callback: (error, msg) => {
-            if (error === null) onFirstMessage(service, msg);
-          },
+          callback: guarded((msg) => onFirstMessage(service, msg)),
         }),
       );
       listenForLaterFrames(methodPattern);
@@ -193,9 +214,11 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
       subscriptions.push(
         connection.subscribe(pattern, {
           queue: queueGroup,
-          callback: (error, msg) => {
-            if (error === null) void onSealedMessage(group, byPath, opener, msg);
-          },
+          callback: guarded((msg) =>
+            onSealedMessage(group, byPath, opener, msg).catch((error: unknown) =>
+              onProblem(`${msg.subject}: ${String(error)}`),
+            ),
+          ),
         }),
       );
       listenForLaterFrames(pattern);

@@ -30,6 +30,7 @@ import {
   readHeader,
   toNatsHeaders,
 } from "../protocol/headers.js";
+import { PROTOCOL_VERSION } from "../protocol/limits.js";
 import {
   publishFrame,
   readFrame,
@@ -138,6 +139,15 @@ export class ServerCall {
       return call.refuse(
         new ConnectError(
           `method "${start.methodName.slice(0, 64)}" is not part of ${route.service.typeName}`,
+          Code.Unimplemented,
+        ),
+      );
+    }
+    const version = readHeader(request.headers, HeaderName.version);
+    if (version !== undefined && version !== PROTOCOL_VERSION) {
+      return call.refuse(
+        new ConnectError(
+          `protocol version ${version.slice(0, 16)} is not supported (this server speaks ${PROTOCOL_VERSION})`,
           Code.Unimplemented,
         ),
       );

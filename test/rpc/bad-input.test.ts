@@ -3,8 +3,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { headers, type Msg, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EchoRequestSchema, EchoService } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
-import { createNatsTransport, createRpcClient } from "../../rpc/index.js";
+import { EchoRequestSchema, VaultEchoService } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
+import { createNatsTransport, createRpcClient, serveNats } from "../../rpc/index.js";
+import { createVaultEchoService } from "../../server/diagnostics/index.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 let fixture: RpcFixture;
@@ -89,6 +90,16 @@ describe("bad input from the network", () => {
     await serverStillAnswers();
   });
 
+  it("an unknown protocol version: unimplemented", async () => {
+    const reply = await rawRequest("Diagnostics.echo.Echo", validRequest, {
+      "content-type": "application/proto",
+      "vettid-rpc": "2",
+    });
+    const error = errorOf(reply);
+    expect(error.code).toBe("unimplemented");
+    expect(error.message).toContain("protocol version 2");
+  });
+
   it("an unknown method: unimplemented, naming it", async () => {
     const reply = await rawRequest("Diagnostics.echo.Explode", validRequest);
     const error = errorOf(reply);
@@ -109,20 +120,18 @@ describe("bad input from the network", () => {
 });
 
 describe("subject injection", () => {
-  it.each(["a.b", "*", ">", "a b", ""])(
+  it.each(["a.b", "*", ">", "a b", "a\tb", ""])(
     "a subject value %j is refused on the client before anything is sent",
     async (value) => {
-      const { VaultStatusService } = await importVaultStatus();
       const client = createRpcClient(
-        VaultStatusService,
-        createNatsTransport({ connection: raw, subjectValues: { owner_guid: value } }),
+        VaultEchoService,
+        createNatsTransport({
+          connection: raw,
+          subjectValues: { owner_guid: value },
+          allowUnsealed: true,
+        }),
       );
-      const method = VaultStatusService.methods[0];
-      if (method === undefined) throw new Error("no method");
-      const call = client[method.localName as keyof typeof client] as (
-        r: object,
-      ) => Promise<unknown>;
-      const error = await call({}).then(
+      const error = await client.vaultEcho({}).then(
         () => undefined,
         (e: unknown) => ConnectError.from(e),
       );
@@ -130,18 +139,31 @@ describe("subject injection", () => {
       expect(error?.rawMessage).toContain("{owner_guid}");
     },
   );
+
+  it("a subject whose variable is not a valid token is answered with invalid_argument", async () => {
+    const vault = await fixture.connect();
+    const server = await serveNats({
+      connection: vault,
+      routes: (router) => router.service(VaultEchoService, createVaultEchoService()),
+      allowUnsealed: true,
+    });
+    try {
+      const reply = "OwnerSpace.0f6a7c52.forApp.rpc.test.1";
+      const answered = new Promise<Msg>((resolve) => {
+        raw.subscribe(reply, { max: 1, callback: (_, msg) => resolve(msg) });
+      });
+      await raw.flush();
+      const h = headers();
+      h.set("content-type", "application/proto");
+      raw.publish("OwnerSpace.ünïcödé.forVault.echo.VaultEcho", new Uint8Array(), {
+        reply,
+        headers: h,
+      });
+      const error = errorOf(await answered);
+      expect(error.code).toBe("invalid_argument");
+      expect(error.message).toContain("not one valid token");
+    } finally {
+      await server.close();
+    }
+  });
 });
-
-/** Any routed service whose subject has an `{owner_guid}` variable will do for injection tests. */
-async function importVaultStatus() {
-  const { loadSchemaCatalog } = await import("../../scripts/lib/schema-catalog.js");
-  const { serviceRoute } = await import("../../rpc/index.js");
-  const catalog = await loadSchemaCatalog();
-  const service = catalog.services.find((s) =>
-    serviceRoute(s)?.subject.variables.includes("owner_guid"),
-  );
-  if (service === undefined) throw new Error("no service with {owner_guid}");
-  return { VaultStatusService: service };
-}
-
-export { EchoService };

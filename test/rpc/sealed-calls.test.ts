@@ -93,7 +93,9 @@ describe("sealed calls", () => {
   it("carry errors and their codes inside the seal", async () => {
     const client = await aliceClient();
     const error = await failure(
-      client.vaultEcho({ echo: { behavior: { failCode: Code.NotFound, failMessage: "no such secret" } } }),
+      client.vaultEcho({
+        echo: { behavior: { failCode: Code.NotFound, failMessage: "no such secret" } },
+      }),
     );
     expect(error.code).toBe(Code.NotFound);
     expect(error.rawMessage).toBe("no such secret");
@@ -102,9 +104,14 @@ describe("sealed calls", () => {
   it("show a relay only the sealed subject and sizes: no method, headers or content", async () => {
     seenByRelay.length = 0;
     const client = await aliceClient();
-    await client.vaultEcho({
-      echo: { text: secretText, behavior: { failCode: Code.NotFound, failMessage: "hidden error" } },
-    }).catch(() => {});
+    await client
+      .vaultEcho({
+        echo: {
+          text: secretText,
+          behavior: { failCode: Code.NotFound, failMessage: "hidden error" },
+        },
+      })
+      .catch(() => {});
     await relay.flush();
     const request = seenByRelay.find((m) => m.subject.endsWith(".forVault.sealed"));
     expect(request?.subject).toBe(`OwnerSpace.${ALICE}.forVault.sealed`);
