@@ -5,15 +5,8 @@ import {
   type UniversalClientResponse,
 } from "@connectrpc/connect/protocol";
 import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
-import {
-  ErrorCode,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  NatsError,
-  headers as natsHeaders,
-} from "nats";
-import { connectErrorFromNats, isNoRespondersStatus, noResponders } from "../protocol/errors.js";
+import { type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from "nats";
+import { isNoRespondersStatus, noResponders, sendFailure } from "../protocol/errors.js";
 import { FrameQueue } from "../protocol/frame-queue.js";
 import {
   FrameKind,
@@ -24,6 +17,7 @@ import {
   readHeader,
   toNatsHeaders,
 } from "../protocol/headers.js";
+import { readBody } from "../protocol/read-body.js";
 import {
   publishFrame,
   readFrame,
@@ -69,7 +63,7 @@ export async function unaryCall(
 ): Promise<UniversalClientResponse> {
   if (target.state.down) throw unavailable();
   if (target.inbox.failure !== undefined) throw target.inbox.failure;
-  const body = await readAll(request.body);
+  const body = await readBody(request.body);
   const signal = request.signal;
   signal?.throwIfAborted();
 
@@ -137,7 +131,7 @@ export async function unaryCall(
       target.connection.publish(target.subject, payload, { reply: slot.reply, headers });
     } catch (error) {
       cleanup();
-      reject(sendError(error, payload.length, target.connection));
+      reject(sendFailure(error, "request", payload.length, target.connection));
     }
   }).then((msg) => readResponse(msg, UNARY_KIND, sealed));
 
@@ -494,7 +488,8 @@ class ClientStream {
       send();
       this.liveness.sent();
     } catch (error) {
-      if (!this.failed) this.fail(sendError(error, size, this.target.connection), false);
+      if (!this.failed)
+        this.fail(sendFailure(error, "request", size, this.target.connection), false);
     }
   }
 
@@ -517,16 +512,6 @@ function refusal(content: ResponseContent): ConnectError {
   }
 }
 
-function sendError(error: unknown, size: number, connection: NatsConnection): ConnectError {
-  if (error instanceof NatsError && error.code === ErrorCode.MaxPayloadExceeded) {
-    return new ConnectError(
-      `request of ${size} bytes exceeds the NATS server's max_payload of ${connection.info?.max_payload ?? "?"} bytes`,
-      Code.ResourceExhausted,
-    );
-  }
-  return connectErrorFromNats(error, "sending the request");
-}
-
 function publishDenied(subject: string): ConnectError {
   return new ConnectError(
     `NATS does not allow this connection to publish to ${subject}`,
@@ -545,18 +530,4 @@ function reasonName(reason: unknown): string {
 /** Resolves on the next turn of the event loop (after pending I/O callbacks), with undefined. */
 function nextTurn(): Promise<undefined> {
   return new Promise((resolve) => setImmediate(() => resolve(undefined)));
-}
-
-async function readAll(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array> {
-  if (body === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

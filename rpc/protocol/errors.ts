@@ -1,21 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { ErrorCode, type MsgHdrs, NatsError, headers as natsHeaders } from "nats";
+import { ErrorCode, type MsgHdrs, type NatsConnection, NatsError } from "nats";
 import { HeaderName } from "./headers.js";
-
-/**
- * An error response as it travels on NATS: a unary-style Connect error (HTTP-equivalent status,
- * `application/json` body) plus the standard NATS service error headers, so `nats` tooling and
- * Connect clients both read it.
- */
-export function errorResponseMessage(error: ConnectError): { headers: MsgHdrs; body: Uint8Array } {
-  const status = codeToHttpStatus(error.code);
-  const headers = natsHeaders();
-  headers.set(HeaderName.status, String(status));
-  headers.set("content-type", "application/json");
-  setNatsServiceError(headers, status, error.rawMessage);
-  return { headers, body: errorToJsonBytes(error, undefined) };
-}
 
 /** Sets `Nats-Service-Error` / `Nats-Service-Error-Code` as the NATS services protocol defines. */
 export function setNatsServiceError(headers: MsgHdrs, status: number, message: string): void {
@@ -87,4 +72,23 @@ export function noResponders(what: string): ConnectError {
 /** A NATS status message (503 no responders) as the server sends it: empty, with a status code. */
 export function isNoRespondersStatus(data: Uint8Array, headers: MsgHdrs | undefined): boolean {
   return data.length === 0 && headers?.code === 503;
+}
+
+/**
+ * The error for a message that could not be published: one over the server's `max_payload` is
+ * `resource_exhausted` naming both sizes; anything else is what {@link connectErrorFromNats} says.
+ */
+export function sendFailure(
+  error: unknown,
+  what: "request" | "response",
+  size: number,
+  connection: NatsConnection,
+): ConnectError {
+  if (error instanceof NatsError && error.code === ErrorCode.MaxPayloadExceeded) {
+    return new ConnectError(
+      `${what} of ${size} bytes exceeds the NATS server's max_payload of ${connection.info?.max_payload ?? "?"} bytes`,
+      Code.ResourceExhausted,
+    );
+  }
+  return connectErrorFromNats(error, `sending the ${what}`);
 }

@@ -136,7 +136,8 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
     register: (key, call) => calls.set(key, call),
     unregister: (key) => calls.delete(key),
   };
-  const onProblem = options.onProblem ?? ((problem: string) => console.warn(`[vettid-rpc] ${problem}`));
+  const onProblem =
+    options.onProblem ?? ((problem: string) => console.warn(`[vettid-rpc] ${problem}`));
   /**
    * Wraps a subscription callback: a message that makes handling throw is reported and dropped,
    * and the subscription (which nats.js would otherwise tear down) keeps serving.

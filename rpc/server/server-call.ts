@@ -11,15 +11,8 @@ import {
   endStreamFromJson,
   errorToJsonBytes,
 } from "@connectrpc/connect/protocol-connect";
-import {
-  ErrorCode,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  NatsError,
-  headers as natsHeaders,
-} from "nats";
-import { setNatsServiceError } from "../protocol/errors.js";
+import { type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from "nats";
+import { sendFailure, setNatsServiceError } from "../protocol/errors.js";
 import { FrameQueue } from "../protocol/frame-queue.js";
 import {
   FrameKind,
@@ -31,6 +24,7 @@ import {
   toNatsHeaders,
 } from "../protocol/headers.js";
 import { PROTOCOL_VERSION } from "../protocol/limits.js";
+import { readBody } from "../protocol/read-body.js";
 import {
   publishFrame,
   readFrame,
@@ -229,7 +223,7 @@ export class ServerCall {
           publishFrame(this.env.connection, this.reply, FrameKind.cancel, { headers }),
         );
       } else {
-        this.sendError(error);
+        this.sendErrorResponse(error);
       }
     }
     this.finish(error.rawMessage);
@@ -265,7 +259,7 @@ export class ServerCall {
   private refuse(error: ConnectError): undefined {
     this.start.stats?.refuse(error.rawMessage);
     this.finished = true;
-    this.sendError(error);
+    this.sendErrorResponse(error);
     return undefined;
   }
 
@@ -273,7 +267,7 @@ export class ServerCall {
     const request = this.request(handler, createAsyncIterable([this.start.request.data]));
     handler(request)
       .then(async (response) => {
-        const body = await readAll(response.body);
+        const body = await readBody(response.body);
         if (this.finished || this.controller.signal.aborted) return;
         if (isBinaryParseFailure(response.status, body)) {
           // Connect-ES reports an undecodable binary request as `internal` (JSON ones as
@@ -375,8 +369,8 @@ export class ServerCall {
       publishFrame(this.env.connection, this.reply, kind, { seq, body: payload, headers });
       this.liveness?.sent();
       return true;
-    } catch (sendFailure) {
-      this.abort(sendError(sendFailure, payload.length, this.env.connection), true);
+    } catch (failure) {
+      this.abort(sendFailure(failure, "response", payload.length, this.env.connection), true);
       return false;
     }
   }
@@ -400,15 +394,17 @@ export class ServerCall {
     }
     try {
       this.env.connection.publish(this.reply, payload, { headers });
-    } catch (sendFailure) {
+    } catch (failure) {
       // A response too large for NATS becomes an error the client can read; an error that cannot
       // be sent leaves the client to its deadline.
       if (error === undefined)
-        this.sendError(sendError(sendFailure, payload.length, this.env.connection));
+        this.sendErrorResponse(
+          sendFailure(failure, "response", payload.length, this.env.connection),
+        );
     }
   }
 
-  private sendError(error: ConnectError): void {
+  private sendErrorResponse(error: ConnectError): void {
     const header = new Headers({ "content-type": "application/json" });
     this.sendUnary(
       codeToHttpStatus(error.code),
@@ -478,20 +474,6 @@ export function sealedRequestHeaders(
   return merged;
 }
 
-async function readAll(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array> {
-  if (body === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 function isBinaryParseFailure(status: number, body: Uint8Array): boolean {
   return status === 500 && unaryErrorText(body).startsWith("parse binary:");
 }
@@ -521,20 +503,4 @@ function streamErrorText(
   } catch {
     return undefined;
   }
-}
-
-function sendError(error: unknown, size: number, connection: NatsConnection): ConnectError {
-  if (error instanceof NatsError && error.code === ErrorCode.MaxPayloadExceeded) {
-    return new ConnectError(
-      `response of ${size} bytes exceeds the NATS server's max_payload of ${connection.info?.max_payload ?? "?"} bytes`,
-      Code.ResourceExhausted,
-    );
-  }
-  return new ConnectError(
-    "could not send the response",
-    Code.Unavailable,
-    undefined,
-    undefined,
-    error,
-  );
 }

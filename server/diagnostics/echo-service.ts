@@ -1,5 +1,9 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { type EchoBehavior, EchoBehaviorSchema, EchoService } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
+import {
+  type EchoBehavior,
+  EchoBehaviorSchema,
+  type EchoService,
+} from "../../gen/vettid/diagnostics/v1/echo_pb.js";
 import { subjectValuesKey } from "../../rpc/index.js";
 
 /** Hooks for observing the echo service from tests and diagnostics. */
@@ -81,7 +85,10 @@ async function behave(
   }
   if (behavior.failCode !== 0) {
     if (!(behavior.failCode in Code) || behavior.failCode > 16) {
-      throw new ConnectError(`fail_code ${behavior.failCode} is not a Connect code`, Code.InvalidArgument);
+      throw new ConnectError(
+        `fail_code ${behavior.failCode} is not a Connect code`,
+        Code.InvalidArgument,
+      );
     }
     // The behaviour rides along as an error detail, so callers can check details round-trip.
     throw new ConnectError(behavior.failMessage, behavior.failCode as Code, undefined, [

@@ -1,3 +1,3 @@
-export { createEchoService } from "./echo-service.js";
 export type { EchoServiceHooks } from "./echo-service.js";
+export { createEchoService } from "./echo-service.js";
 export { createVaultEchoService } from "./vault-echo-service.js";

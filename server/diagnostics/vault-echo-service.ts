@@ -1,9 +1,9 @@
-import type { ServiceImpl } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   EchoBidiRequestSchema,
   EchoRequestSchema,
-  VaultEchoService,
+  type VaultEchoService,
 } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
 import { createEchoService, type EchoServiceHooks } from "./echo-service.js";
 

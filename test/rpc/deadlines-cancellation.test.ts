@@ -1,6 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failure } from "../support/failure.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 let fixture: RpcFixture;
@@ -22,15 +23,6 @@ afterAll(async () => {
 async function serverAborts(count: number): Promise<typeof aborted> {
   while (aborted.length < count) await new Promise((resolve) => setTimeout(resolve, 10));
   return aborted.splice(0);
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("deadlines", () => {

@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { headers, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import {
   EchoService,
 } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
 import { createNatsTransport } from "../../rpc/index.js";
+import { failure } from "../support/failure.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 let fixture: RpcFixture;
@@ -24,16 +25,6 @@ afterAll(async () => {
 });
 
 const codes = Object.values(Code).filter((c): c is Code => typeof c === "number");
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return error as ConnectError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("Connect error codes", () => {
   it("has all 16", () => {

@@ -1,6 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failure } from "../support/failure.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 /** A small max_payload so that oversize messages are cheap to make. */
@@ -17,15 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fixture.close();
 });
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("payloads over the server's max_payload", () => {
   it("fail a unary request with resource_exhausted at once, naming the sizes", async () => {

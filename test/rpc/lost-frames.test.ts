@@ -1,9 +1,10 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { createInbox, headers, type Msg, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EchoServerStreamResponseSchema } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
+import { failure } from "../support/failure.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 /**
@@ -34,15 +35,6 @@ const response = (index: number) =>
     0,
     toBinary(EchoServerStreamResponseSchema, create(EchoServerStreamResponseSchema, { index })),
   );
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** A hand-written server for EchoServerStream that behaves as `script` says. */
 function fakeServer(script: (open: Msg, continueAt: string) => void): {

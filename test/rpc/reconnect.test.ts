@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { failure } from "../support/failure.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 let fixture: RpcFixture;
@@ -12,15 +13,6 @@ afterAll(async () => {
 });
 
 const reconnecting = { reconnectTimeWait: 50, maxReconnectAttempts: -1 } as const;
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 it("fails calls in flight with unavailable when nats-server restarts, then serves new calls on the same client", async () => {
   await fixture.serveEcho(await fixture.connect(reconnecting));

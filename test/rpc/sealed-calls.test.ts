@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { createInbox, headers, type Msg, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaultEchoService } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
@@ -12,6 +12,7 @@ import {
   serveNats,
 } from "../../rpc/index.js";
 import { createVaultEchoService } from "../../server/diagnostics/index.js";
+import { failure } from "../support/failure.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 const ALICE = "0f6a7c52-1c1e-4e8b-9d3a-6a2f4b8c9d01";
@@ -56,15 +57,6 @@ async function aliceClient(options: { sealed?: boolean; allowUnsealed?: boolean 
       ...(options.allowUnsealed === true ? { allowUnsealed: true } : {}),
     }),
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 const secretText = "the member's secret text";
