@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import {
   Code,
   ConnectError,
@@ -114,6 +115,8 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
   }
   const queueGroup = options.queueGroup ?? DEFAULT_QUEUE_GROUP;
   const shutdown = new AbortController();
+  // Connect adds one listener per call in flight to the shutdown signal; hundreds are normal.
+  setMaxListeners(0, shutdown.signal);
   const router = createConnectRouter({
     connect: true,
     grpc: false,
