@@ -4,7 +4,10 @@ import {
   ConnectError,
   type ConnectRouter,
   createConnectRouter,
+  createMethodImplSpec,
+  createServiceImplSpec,
   type Interceptor,
+  type MethodImplSpec,
 } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import {
@@ -33,6 +36,11 @@ import {
 import { answerDiscovery, type DiscoveryEndpoint } from "./discovery.js";
 import { EndpointStats } from "./endpoint-stats.js";
 import { type CallEnvironment, ServerCall, sealedRequestHeaders } from "./server-call.js";
+import {
+  createUnaryHandler,
+  type UnaryHandler,
+  type UnaryHandlerOptions,
+} from "./unary-handler.js";
 
 /** Options of {@link serveNats}. Everything but `connection` and `routes` has a default. */
 export interface ServeNatsOptions {
@@ -126,7 +134,15 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
     readMaxBytes: options.readMaxBytes ?? connection.info?.max_payload ?? 1024 * 1024,
     ...(options.maxTimeoutMs === undefined ? {} : { maxTimeoutMs: options.maxTimeoutMs }),
   });
-  options.routes(router);
+  const unaryHandlers = new Map<string, UnaryHandler>();
+  options.routes(
+    recordUnaryImplementations(router, unaryHandlers, {
+      interceptors: options.interceptors ?? [],
+      readMaxBytes: options.readMaxBytes ?? connection.info?.max_payload ?? 1024 * 1024,
+      maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER,
+      shutdownSignal: shutdown.signal,
+    }),
+  );
 
   const services = groupByService(router.handlers, options.subjectValues ?? {});
   const calls = new Map<string, ServerCall>();
@@ -269,6 +285,7 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
       stats: service.stats.get(methodName),
       sealed: undefined,
       onProblem,
+      unary: unaryHandlers.get(`${service.route.service.typeName}/${methodName}`),
     });
   }
 
@@ -319,6 +336,7 @@ export async function serveNats(options: ServeNatsOptions): Promise<NatsRpcServe
       stats: service?.stats.get(methodName),
       sealed: opened.call,
       onProblem,
+      unary: unaryHandlers.get(path.slice(1)),
     });
   }
 
@@ -362,4 +380,43 @@ function groupByService(
     handlers: byMethod,
     stats: new Map([...byMethod.keys()].map((method) => [method, new EndpointStats()])),
   }));
+}
+
+/**
+ * Hands the caller's `routes` a router that also keeps each unary implementation, so unary calls
+ * can take the direct path of {@link createUnaryHandler}. Registrations with their own options
+ * (per-service interceptors, limits) keep to the universal handler, which applies them.
+ */
+function recordUnaryImplementations(
+  router: ConnectRouter,
+  into: Map<string, UnaryHandler>,
+  options: UnaryHandlerOptions,
+): ConnectRouter {
+  const keep = (spec: MethodImplSpec) => {
+    if (spec.kind === "unary") {
+      into.set(
+        `${spec.method.parent.typeName}/${spec.method.name}`,
+        createUnaryHandler(spec, options),
+      );
+    }
+  };
+  const recorder: ConnectRouter = {
+    get handlers() {
+      return router.handlers;
+    },
+    service(service, implementation, serviceOptions) {
+      router.service(service, implementation, serviceOptions);
+      if (serviceOptions === undefined) {
+        const spec = createServiceImplSpec(service, implementation);
+        for (const method of Object.values(spec.methods)) keep(method);
+      }
+      return recorder;
+    },
+    rpc(method, implementation, rpcOptions) {
+      router.rpc(method, implementation, rpcOptions);
+      if (rpcOptions === undefined) keep(createMethodImplSpec(method, implementation));
+      return recorder;
+    },
+  };
+  return recorder;
 }

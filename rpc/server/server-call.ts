@@ -36,6 +36,7 @@ import type { ResolvedServiceRoute } from "../subject/index.js";
 import type { EndpointStats } from "./endpoint-stats.js";
 import { checkReplySubject } from "./reply-check.js";
 import { subjectValuesKey } from "./subject-values.js";
+import type { UnaryHandler } from "./unary-handler.js";
 
 /** What a call needs from the server that runs it. */
 export interface CallEnvironment {
@@ -75,6 +76,8 @@ export interface CallStart {
   readonly onProblem: (problem: string) => void;
   /** Set when the request is refused before it could be read (a sealed request not opened). */
   readonly refusal?: ConnectError;
+  /** The unary fast path for this method, when its implementation is known (see unary-handler). */
+  readonly unary?: UnaryHandler | undefined;
 }
 
 const textDecoder = new TextDecoder();
@@ -264,12 +267,29 @@ export class ServerCall {
   }
 
   private runUnary(handler: UniversalHandler): void {
-    const request = this.request(handler, createAsyncIterable([this.start.request.data]));
-    handler(request)
-      .then(async (response) => {
-        const body = await readBody(response.body);
+    const header = fromNatsHeaders(this.start.request.headers);
+    const contextValues = createContextValues().set(subjectValuesKey, this.start.values ?? {});
+    // A plain Uint8Array view: nats.js hands out Buffers, which would leak into `bytes` fields.
+    const data = this.start.request.data;
+    const fast = this.start.unary?.(
+      header,
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      this.controller.signal,
+      contextValues,
+    );
+    const result =
+      fast ??
+      handler(this.request(handler, createAsyncIterable([this.start.request.data]), header)).then(
+        async (response) => ({
+          status: response.status,
+          header: response.header ?? new Headers(),
+          body: await readBody(response.body),
+        }),
+      );
+    result
+      .then(({ status, header: responseHeader, body }) => {
         if (this.finished || this.controller.signal.aborted) return;
-        if (isBinaryParseFailure(response.status, body)) {
+        if (isBinaryParseFailure(status, body)) {
           // Connect-ES reports an undecodable binary request as `internal` (JSON ones as
           // `invalid_argument`); it is the caller's input that is bad, so say so.
           this.abort(
@@ -281,8 +301,8 @@ export class ServerCall {
           );
           return;
         }
-        const error = response.status === 200 ? undefined : unaryErrorText(body);
-        this.sendUnary(response.status, response.header, body, error);
+        const error = status === 200 ? undefined : unaryErrorText(body);
+        this.sendUnary(status, responseHeader, body, error);
         this.finish(error);
       })
       .catch((error: unknown) => {
@@ -417,12 +437,13 @@ export class ServerCall {
   private request(
     handler: UniversalHandler,
     body: AsyncIterable<Uint8Array>,
+    header = fromNatsHeaders(this.start.request.headers),
   ): UniversalServerRequest {
     return {
       httpVersion: "2.0",
       method: "POST",
       url: `nats://rpc${handler.requestPath}`,
-      header: fromNatsHeaders(this.start.request.headers),
+      header,
       body,
       signal: this.controller.signal,
       contextValues: createContextValues().set(subjectValuesKey, this.start.values ?? {}),

@@ -1,6 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EchoService } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
+import { serveNats } from "../../rpc/index.js";
+import { createEchoService } from "../../server/diagnostics/index.js";
 import { createRpcFixture, type RpcFixture } from "../support/rpc-fixture.js";
 
 let fixture: RpcFixture;
@@ -160,5 +163,69 @@ describe("interceptors", () => {
     ).rejects.toThrow("nope");
     expect(caught).toBeInstanceOf(ConnectError);
     expect((caught as ConnectError).code).toBe(Code.NotFound);
+  });
+});
+
+describe("server interceptors", () => {
+  it("run around unary and streaming handlers, as on any Connect server", async () => {
+    const seen: string[] = [];
+    const server = await fixture.serveEcho(
+      await fixture.connect(),
+      {},
+      {
+        queueGroup: "interceptor-test",
+        interceptors: [
+          (next) => async (request) => {
+            seen.push(`${request.method.name}:${request.header.get("echo-tag") ?? ""}`);
+            const response = await next(request);
+            response.header.set("echo-intercepted", "yes");
+            return response;
+          },
+        ],
+      },
+    );
+    try {
+      // Both servers share the subject; call until this one has answered each kind once.
+      const client = fixture.echoClient(clientConnection);
+      while (!seen.some((s) => s.startsWith("Echo:"))) {
+        await client.echo({}, { headers: { "echo-tag": "unary" } });
+      }
+      while (!seen.some((s) => s.startsWith("EchoServerStream:"))) {
+        for await (const _ of client.echoServerStream(
+          { repeat: 1 },
+          { headers: { "echo-tag": "stream" } },
+        )) {
+          // drain
+        }
+      }
+      expect(seen).toContain("Echo:unary");
+      expect(seen).toContain("EchoServerStream:stream");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("include those given with one service's registration", async () => {
+    const seen: string[] = [];
+    const server = await serveNats({
+      connection: await fixture.connect(),
+      queueGroup: "per-service-options",
+      routes: (router) =>
+        router.service(EchoService, createEchoService(), {
+          interceptors: [
+            (next) => async (request) => {
+              seen.push(request.method.name);
+              return await next(request);
+            },
+          ],
+        }),
+    });
+    try {
+      const client = fixture.echoClient(clientConnection);
+      while (seen.length === 0) await client.echo({ text: "x" });
+      expect(seen[0]).toBe("Echo");
+    } finally {
+      await server.close();
+    }
   });
 });
