@@ -173,7 +173,6 @@ describe("server interceptors", () => {
       await fixture.connect(),
       {},
       {
-        queueGroup: "interceptor-test",
         interceptors: [
           (next) => async (request) => {
             seen.push(`${request.method.name}:${request.header.get("echo-tag") ?? ""}`);
@@ -209,7 +208,6 @@ describe("server interceptors", () => {
     const seen: string[] = [];
     const server = await serveNats({
       connection: await fixture.connect(),
-      queueGroup: "per-service-options",
       routes: (router) =>
         router.service(EchoService, createEchoService(), {
           interceptors: [

@@ -19,7 +19,7 @@
 //  4. EnrollFinalize(session id, DeviceProof, sealed material) -> owner guid,
 //     Protean Credential, vault info. This is where the credential is created: the
 //     backend relays the sealed material unread to the new member's vault in the
-//     enclave (vettid.vault.v1.CredentialService.CreateCredential), which generates the
+//     enclave (vettid.vault.v1.ProvisioningService.CreateCredential), which generates the
 //     identity key pair and CEK version 1 and returns the credential. Store it.
 //  5. Generate a NATS user nkey; NatsBootstrap(session id, public nkey, DeviceProof)
 //     -> user JWT, server URLs, prefixes. Connect to NATS.
@@ -144,7 +144,7 @@ export const EnrollStartResponseSchema: GenMessage<EnrollStartResponse> = /*@__P
  * What the enclave needs to create the member's Protean Credential. Built by the app,
  * serialised and sealed to the enclave ("vettid-enroll-finalize-v1" in this file's
  * header); it travels only as EnrollFinalizeRequest.sealed_credential_request, never
- * in clear. The vault opens it in vettid.vault.v1.CredentialService.CreateCredential
+ * in clear. The vault opens it in vettid.vault.v1.ProvisioningService.CreateCredential
  * and generates the identity Ed25519 key pair and the CEK itself.
  *
  * @generated from message vettid.enrollment.v1.CredentialCreationMaterial
@@ -391,7 +391,7 @@ export const EnrollmentService: GenService<{
   /**
    * Creates the member's vault and Protean Credential inside the enclave from the
    * sealed material (the backend relays it to the vault as
-   * vettid.vault.v1.CredentialService.CreateCredential), and registers the session's
+   * vettid.vault.v1.ProvisioningService.CreateCredential), and registers the session's
    * device key as the member's device.
    * Idempotent for the same session and the same sealed material: a retry after a
    * lost reply returns the same result.

@@ -30,7 +30,8 @@ export const file_vettid_enrollment_v1_nats_credentials: GenFile = /*@__PURE__*/
 export type NatsPermissions = Message<"vettid.enrollment.v1.NatsPermissions"> & {
   /**
    * Subjects (NATS wildcards allowed) the member may publish to, for example
-   * `OwnerSpace.0b7c...e1.forVault.>` and `MessageSpace.*.forOwner.>`.
+   * `OwnerSpace.0b7c...e1.forVault.>` and `MessageSpace.*.ownerProfile.>`
+   * (docs/subjects.md lists what each party may use).
    *
    * @generated from field: repeated string publish_allow = 1;
    */
@@ -38,7 +39,7 @@ export type NatsPermissions = Message<"vettid.enrollment.v1.NatsPermissions"> & 
 
   /**
    * Subjects (NATS wildcards allowed) the member may subscribe to, for example
-   * `OwnerSpace.0b7c...e1.forApp.>` and `Broadcast.>`.
+   * `OwnerSpace.0b7c...e1.forApp.>` and `Broadcast.security.alert`.
    *
    * @generated from field: repeated string subscribe_allow = 2;
    */

@@ -10,7 +10,7 @@
 //  - Created exactly once, inside the enclave, during enrollment: the app seals its
 //    password hash to the attested enclave key (vettid.enrollment.v1
 //    CredentialCreationMaterial), the backend's EnrollmentService.EnrollFinalize relays
-//    it unread to the new member's vault as CredentialService.CreateCredential, and the
+//    it unread to the enclave as ProvisioningService.CreateCredential (provisioning.proto), and the
 //    vault generates the identity key pair and CEK version 1 and returns the first
 //    ProteanCredential, which reaches the app in EnrollFinalizeResponse.credential.
 //    The app never calls CreateCredential itself.
@@ -59,7 +59,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vettid/vault/v1/credential.proto.
  */
 export const file_vettid_vault_v1_credential: GenFile = /*@__PURE__*/
-  fileDesc("CiB2ZXR0aWQvdmF1bHQvdjEvY3JlZGVudGlhbC5wcm90bxIPdmV0dGlkLnZhdWx0LnYxIocBChFQcm90ZWFuQ3JlZGVudGlhbBIWCg5lbmNyeXB0ZWRfYmxvYhgBIAEoDBISCgpjZWtfa2V5X2lkGAIgASgJEhMKC2Nla192ZXJzaW9uGAMgASgEEhsKE2lkZW50aXR5X3B1YmxpY19rZXkYBCABKAwSFAoMaXNzdWVkX2F0X21zGAUgASgDImUKF0NyZWRlbnRpYWxFbmNyeXB0aW9uS2V5Eg4KBmtleV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgEEhIKCnB1YmxpY19rZXkYAyABKAwSFQoNY3JlYXRlZF9hdF9tcxgEIAEoAyJPChJVc2VyVHJhbnNhY3Rpb25LZXkSDgoGdXRrX2lkGAEgASgJEhIKCnB1YmxpY19rZXkYAiABKAwSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAyKHAQoSQXJnb24yaWRQYXJhbWV0ZXJzEhIKCm1lbW9yeV9raWIYASABKA0SEgoKaXRlcmF0aW9ucxgCIAEoDRITCgtwYXJhbGxlbGlzbRgDIAEoDRIMCgRzYWx0GAQgASgMEhUKDW91dHB1dF9sZW5ndGgYBSABKA0SDwoHdmVyc2lvbhgGIAEoDSKZAQoNUGFzc3dvcmRTZXR1cBIOCgZ1dGtfaWQYASABKAkSHAoUZXBoZW1lcmFsX3B1YmxpY19rZXkYAiABKAwSEgoKY2lwaGVydGV4dBgDIAEoDBINCgVub25jZRgEIAEoDBI3CgpwYXJhbWV0ZXJzGAUgASgLMiMudmV0dGlkLnZhdWx0LnYxLkFyZ29uMmlkUGFyYW1ldGVycyK2AQoVUGFzc3dvcmRBdXRob3JpemF0aW9uEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRIOCgZ1dGtfaWQYAiABKAkSHAoUZXBoZW1lcmFsX3B1YmxpY19rZXkYAyABKAwSEgoKY2lwaGVydGV4dBgEIAEoDBINCgVub25jZRgFIAEoDBI2CgpjcmVkZW50aWFsGAYgASgLMiIudmV0dGlkLnZhdWx0LnYxLlByb3RlYW5DcmVkZW50aWFsIrcBChFSb3RhdGVkQ3JlZGVudGlhbBI2CgpjcmVkZW50aWFsGAEgASgLMiIudmV0dGlkLnZhdWx0LnYxLlByb3RlYW5DcmVkZW50aWFsEjUKA2NlaxgCIAEoCzIoLnZldHRpZC52YXVsdC52MS5DcmVkZW50aWFsRW5jcnlwdGlvbktleRIcChRwcmV2aW91c19jZWtfdmVyc2lvbhgDIAEoBBIVCg1yb3RhdGVkX2F0X21zGAQgASgDInYKF0NyZWF0ZUNyZWRlbnRpYWxSZXF1ZXN0Eh0KFWVucm9sbG1lbnRfc2Vzc2lvbl9pZBgBIAEoCRIZChFhdHRlc3RhdGlvbl9ub25jZRgCIAEoDBIhChlzZWFsZWRfY3JlZGVudGlhbF9yZXF1ZXN0GAMgASgMIqABChhDcmVhdGVDcmVkZW50aWFsUmVzcG9uc2USNgoKY3JlZGVudGlhbBgBIAEoCzIiLnZldHRpZC52YXVsdC52MS5Qcm90ZWFuQ3JlZGVudGlhbBI1CgNjZWsYAiABKAsyKC52ZXR0aWQudmF1bHQudjEuQ3JlZGVudGlhbEVuY3J5cHRpb25LZXkSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAyIyCh1TdGFydFBhc3N3b3JkQ2hhbGxlbmdlUmVxdWVzdBIRCglvcGVyYXRpb24YASABKAki1AEKHlN0YXJ0UGFzc3dvcmRDaGFsbGVuZ2VSZXNwb25zZRIUCgxjaGFsbGVuZ2VfaWQYASABKAkSMAoDdXRrGAIgASgLMiMudmV0dGlkLnZhdWx0LnYxLlVzZXJUcmFuc2FjdGlvbktleRI3CgpwYXJhbWV0ZXJzGAMgASgLMiMudmV0dGlkLnZhdWx0LnYxLkFyZ29uMmlkUGFyYW1ldGVycxIVCg1leHBpcmVzX2F0X21zGAQgASgDEhoKEmF0dGVtcHRzX3JlbWFpbmluZxgFIAEoDSKMAQoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0Ej0KDWF1dGhvcml6YXRpb24YASABKAsyJi52ZXR0aWQudmF1bHQudjEuUGFzc3dvcmRBdXRob3JpemF0aW9uEjQKDG5ld19wYXNzd29yZBgCIAEoCzIeLnZldHRpZC52YXVsdC52MS5QYXNzd29yZFNldHVwIlgKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USPgoScm90YXRlZF9jcmVkZW50aWFsGAEgASgLMiIudmV0dGlkLnZhdWx0LnYxLlJvdGF0ZWRDcmVkZW50aWFsIlEKEFJvdGF0ZUNla1JlcXVlc3QSPQoNYXV0aG9yaXphdGlvbhgBIAEoCzImLnZldHRpZC52YXVsdC52MS5QYXNzd29yZEF1dGhvcml6YXRpb24iUwoRUm90YXRlQ2VrUmVzcG9uc2USPgoScm90YXRlZF9jcmVkZW50aWFsGAEgASgLMiIudmV0dGlkLnZhdWx0LnYxLlJvdGF0ZWRDcmVkZW50aWFsIiUKFFJlcGxlbmlzaFV0a3NSZXF1ZXN0Eg0KBWNvdW50GAEgASgNImAKFVJlcGxlbmlzaFV0a3NSZXNwb25zZRIxCgR1dGtzGAEgAygLMiMudmV0dGlkLnZhdWx0LnYxLlVzZXJUcmFuc2FjdGlvbktleRIUCgxpc3N1ZWRfY291bnQYAiABKA0yygUKEUNyZWRlbnRpYWxTZXJ2aWNlEmcKEENyZWF0ZUNyZWRlbnRpYWwSKC52ZXR0aWQudmF1bHQudjEuQ3JlYXRlQ3JlZGVudGlhbFJlcXVlc3QaKS52ZXR0aWQudmF1bHQudjEuQ3JlYXRlQ3JlZGVudGlhbFJlc3BvbnNlEnkKFlN0YXJ0UGFzc3dvcmRDaGFsbGVuZ2USLi52ZXR0aWQudmF1bHQudjEuU3RhcnRQYXNzd29yZENoYWxsZW5nZVJlcXVlc3QaLy52ZXR0aWQudmF1bHQudjEuU3RhcnRQYXNzd29yZENoYWxsZW5nZVJlc3BvbnNlEmEKDkNoYW5nZVBhc3N3b3JkEiYudmV0dGlkLnZhdWx0LnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBonLnZldHRpZC52YXVsdC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlElIKCVJvdGF0ZUNlaxIhLnZldHRpZC52YXVsdC52MS5Sb3RhdGVDZWtSZXF1ZXN0GiIudmV0dGlkLnZhdWx0LnYxLlJvdGF0ZUNla1Jlc3BvbnNlEl4KDVJlcGxlbmlzaFV0a3MSJS52ZXR0aWQudmF1bHQudjEuUmVwbGVuaXNoVXRrc1JlcXVlc3QaJi52ZXR0aWQudmF1bHQudjEuUmVwbGVuaXNoVXRrc1Jlc3BvbnNlGrkBwvMYtAEKK093bmVyU3BhY2Uue293bmVyX2d1aWR9LmZvclZhdWx0LmNyZWRlbnRpYWwSIk93bmVyU3BhY2Uue293bmVyX2d1aWR9LmZvckFwcC5ycGMYAiICAQUoATJZUHJvdGVhbiBDcmVkZW50aWFsIGNyZWF0aW9uIChlbnJvbGxtZW50KSwgcGFzc3dvcmQgY2hhbGxlbmdlcywgQ0VLIHJvdGF0aW9uIGFuZCBVVEsgcG9vbC5iBnByb3RvMw", [file_vettid_options_v1_options]);
+  fileDesc("CiB2ZXR0aWQvdmF1bHQvdjEvY3JlZGVudGlhbC5wcm90bxIPdmV0dGlkLnZhdWx0LnYxIocBChFQcm90ZWFuQ3JlZGVudGlhbBIWCg5lbmNyeXB0ZWRfYmxvYhgBIAEoDBISCgpjZWtfa2V5X2lkGAIgASgJEhMKC2Nla192ZXJzaW9uGAMgASgEEhsKE2lkZW50aXR5X3B1YmxpY19rZXkYBCABKAwSFAoMaXNzdWVkX2F0X21zGAUgASgDImUKF0NyZWRlbnRpYWxFbmNyeXB0aW9uS2V5Eg4KBmtleV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgEEhIKCnB1YmxpY19rZXkYAyABKAwSFQoNY3JlYXRlZF9hdF9tcxgEIAEoAyJPChJVc2VyVHJhbnNhY3Rpb25LZXkSDgoGdXRrX2lkGAEgASgJEhIKCnB1YmxpY19rZXkYAiABKAwSFQoNY3JlYXRlZF9hdF9tcxgDIAEoAyKHAQoSQXJnb24yaWRQYXJhbWV0ZXJzEhIKCm1lbW9yeV9raWIYASABKA0SEgoKaXRlcmF0aW9ucxgCIAEoDRITCgtwYXJhbGxlbGlzbRgDIAEoDRIMCgRzYWx0GAQgASgMEhUKDW91dHB1dF9sZW5ndGgYBSABKA0SDwoHdmVyc2lvbhgGIAEoDSKZAQoNUGFzc3dvcmRTZXR1cBIOCgZ1dGtfaWQYASABKAkSHAoUZXBoZW1lcmFsX3B1YmxpY19rZXkYAiABKAwSEgoKY2lwaGVydGV4dBgDIAEoDBINCgVub25jZRgEIAEoDBI3CgpwYXJhbWV0ZXJzGAUgASgLMiMudmV0dGlkLnZhdWx0LnYxLkFyZ29uMmlkUGFyYW1ldGVycyK2AQoVUGFzc3dvcmRBdXRob3JpemF0aW9uEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRIOCgZ1dGtfaWQYAiABKAkSHAoUZXBoZW1lcmFsX3B1YmxpY19rZXkYAyABKAwSEgoKY2lwaGVydGV4dBgEIAEoDBINCgVub25jZRgFIAEoDBI2CgpjcmVkZW50aWFsGAYgASgLMiIudmV0dGlkLnZhdWx0LnYxLlByb3RlYW5DcmVkZW50aWFsIrcBChFSb3RhdGVkQ3JlZGVudGlhbBI2CgpjcmVkZW50aWFsGAEgASgLMiIudmV0dGlkLnZhdWx0LnYxLlByb3RlYW5DcmVkZW50aWFsEjUKA2NlaxgCIAEoCzIoLnZldHRpZC52YXVsdC52MS5DcmVkZW50aWFsRW5jcnlwdGlvbktleRIcChRwcmV2aW91c19jZWtfdmVyc2lvbhgDIAEoBBIVCg1yb3RhdGVkX2F0X21zGAQgASgDIjIKHVN0YXJ0UGFzc3dvcmRDaGFsbGVuZ2VSZXF1ZXN0EhEKCW9wZXJhdGlvbhgBIAEoCSLUAQoeU3RhcnRQYXNzd29yZENoYWxsZW5nZVJlc3BvbnNlEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRIwCgN1dGsYAiABKAsyIy52ZXR0aWQudmF1bHQudjEuVXNlclRyYW5zYWN0aW9uS2V5EjcKCnBhcmFtZXRlcnMYAyABKAsyIy52ZXR0aWQudmF1bHQudjEuQXJnb24yaWRQYXJhbWV0ZXJzEhUKDWV4cGlyZXNfYXRfbXMYBCABKAMSGgoSYXR0ZW1wdHNfcmVtYWluaW5nGAUgASgNIowBChVDaGFuZ2VQYXNzd29yZFJlcXVlc3QSPQoNYXV0aG9yaXphdGlvbhgBIAEoCzImLnZldHRpZC52YXVsdC52MS5QYXNzd29yZEF1dGhvcml6YXRpb24SNAoMbmV3X3Bhc3N3b3JkGAIgASgLMh4udmV0dGlkLnZhdWx0LnYxLlBhc3N3b3JkU2V0dXAiWAoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRI+ChJyb3RhdGVkX2NyZWRlbnRpYWwYASABKAsyIi52ZXR0aWQudmF1bHQudjEuUm90YXRlZENyZWRlbnRpYWwiUQoQUm90YXRlQ2VrUmVxdWVzdBI9Cg1hdXRob3JpemF0aW9uGAEgASgLMiYudmV0dGlkLnZhdWx0LnYxLlBhc3N3b3JkQXV0aG9yaXphdGlvbiJTChFSb3RhdGVDZWtSZXNwb25zZRI+ChJyb3RhdGVkX2NyZWRlbnRpYWwYASABKAsyIi52ZXR0aWQudmF1bHQudjEuUm90YXRlZENyZWRlbnRpYWwiJQoUUmVwbGVuaXNoVXRrc1JlcXVlc3QSDQoFY291bnQYASABKA0iYAoVUmVwbGVuaXNoVXRrc1Jlc3BvbnNlEjEKBHV0a3MYASADKAsyIy52ZXR0aWQudmF1bHQudjEuVXNlclRyYW5zYWN0aW9uS2V5EhQKDGlzc3VlZF9jb3VudBgCIAEoDTLLBAoRQ3JlZGVudGlhbFNlcnZpY2USeQoWU3RhcnRQYXNzd29yZENoYWxsZW5nZRIuLnZldHRpZC52YXVsdC52MS5TdGFydFBhc3N3b3JkQ2hhbGxlbmdlUmVxdWVzdBovLnZldHRpZC52YXVsdC52MS5TdGFydFBhc3N3b3JkQ2hhbGxlbmdlUmVzcG9uc2USYQoOQ2hhbmdlUGFzc3dvcmQSJi52ZXR0aWQudmF1bHQudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GicudmV0dGlkLnZhdWx0LnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USUgoJUm90YXRlQ2VrEiEudmV0dGlkLnZhdWx0LnYxLlJvdGF0ZUNla1JlcXVlc3QaIi52ZXR0aWQudmF1bHQudjEuUm90YXRlQ2VrUmVzcG9uc2USXgoNUmVwbGVuaXNoVXRrcxIlLnZldHRpZC52YXVsdC52MS5SZXBsZW5pc2hVdGtzUmVxdWVzdBomLnZldHRpZC52YXVsdC52MS5SZXBsZW5pc2hVdGtzUmVzcG9uc2UaowHC8xieAQorT3duZXJTcGFjZS57b3duZXJfZ3VpZH0uZm9yVmF1bHQuY3JlZGVudGlhbBIiT3duZXJTcGFjZS57b3duZXJfZ3VpZH0uZm9yQXBwLnJwYxgCIgEBKAEyRFBhc3N3b3JkIGNoYWxsZW5nZXMsIHBhc3N3b3JkIGNoYW5nZSwgQ0VLIHJvdGF0aW9uIGFuZCB0aGUgVVRLIHBvb2wuYgZwcm90bzM", [file_vettid_options_v1_options]);
 
 /**
  * The member's Protean Credential as the app stores it: the encrypted blob plus the
@@ -429,88 +429,6 @@ export const RotatedCredentialSchema: GenMessage<RotatedCredential> = /*@__PURE_
   messageDesc(file_vettid_vault_v1_credential, 6);
 
 /**
- * Request of CredentialService.CreateCredential. Filled by the backend from an
- * EnrollFinalizeRequest and its enrollment session.
- *
- * @generated from message vettid.vault.v1.CreateCredentialRequest
- */
-export type CreateCredentialRequest = Message<"vettid.vault.v1.CreateCredentialRequest"> & {
-  /**
-   * The enrollment session (lowercase UUID string, EnrollFinalizeRequest
-   * .enrollment_session_id). It is the HPKE aad of the sealed material and must equal
-   * the session id inside it.
-   *
-   * @generated from field: string enrollment_session_id = 1;
-   */
-  enrollmentSessionId: string;
-
-  /**
-   * The session's attestation nonce (32 bytes, EnrollStartResponse.attestation_nonce)
-   * that the enclave put into the attestation document the app verified; the material
-   * must echo it.
-   *
-   * @generated from field: bytes attestation_nonce = 2;
-   */
-  attestationNonce: Uint8Array;
-
-  /**
-   * EnrollFinalizeRequest.sealed_credential_request, unchanged: a serialised
-   * vettid.enrollment.v1.CredentialCreationMaterial (password hash and Argon2id
-   * parameters) HPKE-sealed by the app to the enclave's attested X25519 key with info
-   * "vettid-enroll-finalize-v1" (enrollment.proto): enc (32 bytes) || ciphertext. At
-   * most 4 KiB.
-   *
-   * @generated from field: bytes sealed_credential_request = 3;
-   */
-  sealedCredentialRequest: Uint8Array;
-};
-
-/**
- * Describes the message vettid.vault.v1.CreateCredentialRequest.
- * Use `create(CreateCredentialRequestSchema)` to create a new message.
- */
-export const CreateCredentialRequestSchema: GenMessage<CreateCredentialRequest> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 7);
-
-/**
- * Response of CredentialService.CreateCredential. Filled by the vault; the backend
- * passes `credential` to the app as EnrollFinalizeResponse.credential.
- *
- * @generated from message vettid.vault.v1.CreateCredentialResponse
- */
-export type CreateCredentialResponse = Message<"vettid.vault.v1.CreateCredentialResponse"> & {
-  /**
-   * The new Protean Credential (cek_version 1). The app must store it; the vault keeps
-   * no copy it could hand out again.
-   *
-   * @generated from field: vettid.vault.v1.ProteanCredential credential = 1;
-   */
-  credential?: ProteanCredential | undefined;
-
-  /**
-   * The CEK the credential is encrypted to (public half, version 1).
-   *
-   * @generated from field: vettid.vault.v1.CredentialEncryptionKey cek = 2;
-   */
-  cek?: CredentialEncryptionKey | undefined;
-
-  /**
-   * When the vault was created, ms since the Unix epoch (UTC)
-   * (EnrollFinalizeResponse.vault.created_at_ms).
-   *
-   * @generated from field: int64 created_at_ms = 3;
-   */
-  createdAtMs: bigint;
-};
-
-/**
- * Describes the message vettid.vault.v1.CreateCredentialResponse.
- * Use `create(CreateCredentialResponseSchema)` to create a new message.
- */
-export const CreateCredentialResponseSchema: GenMessage<CreateCredentialResponse> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 8);
-
-/**
  * Request of CredentialService.StartPasswordChallenge.
  *
  * @generated from message vettid.vault.v1.StartPasswordChallengeRequest
@@ -532,7 +450,7 @@ export type StartPasswordChallengeRequest = Message<"vettid.vault.v1.StartPasswo
  * Use `create(StartPasswordChallengeRequestSchema)` to create a new message.
  */
 export const StartPasswordChallengeRequestSchema: GenMessage<StartPasswordChallengeRequest> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 9);
+  messageDesc(file_vettid_vault_v1_credential, 7);
 
 /**
  * Response of CredentialService.StartPasswordChallenge.
@@ -585,7 +503,7 @@ export type StartPasswordChallengeResponse = Message<"vettid.vault.v1.StartPassw
  * Use `create(StartPasswordChallengeResponseSchema)` to create a new message.
  */
 export const StartPasswordChallengeResponseSchema: GenMessage<StartPasswordChallengeResponse> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 10);
+  messageDesc(file_vettid_vault_v1_credential, 8);
 
 /**
  * Request of CredentialService.ChangePassword.
@@ -613,7 +531,7 @@ export type ChangePasswordRequest = Message<"vettid.vault.v1.ChangePasswordReque
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 11);
+  messageDesc(file_vettid_vault_v1_credential, 9);
 
 /**
  * Response of CredentialService.ChangePassword.
@@ -634,7 +552,7 @@ export type ChangePasswordResponse = Message<"vettid.vault.v1.ChangePasswordResp
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 12);
+  messageDesc(file_vettid_vault_v1_credential, 10);
 
 /**
  * Request of CredentialService.RotateCek.
@@ -655,7 +573,7 @@ export type RotateCekRequest = Message<"vettid.vault.v1.RotateCekRequest"> & {
  * Use `create(RotateCekRequestSchema)` to create a new message.
  */
 export const RotateCekRequestSchema: GenMessage<RotateCekRequest> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 13);
+  messageDesc(file_vettid_vault_v1_credential, 11);
 
 /**
  * Response of CredentialService.RotateCek.
@@ -676,7 +594,7 @@ export type RotateCekResponse = Message<"vettid.vault.v1.RotateCekResponse"> & {
  * Use `create(RotateCekResponseSchema)` to create a new message.
  */
 export const RotateCekResponseSchema: GenMessage<RotateCekResponse> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 14);
+  messageDesc(file_vettid_vault_v1_credential, 12);
 
 /**
  * Request of CredentialService.ReplenishUtks.
@@ -698,7 +616,7 @@ export type ReplenishUtksRequest = Message<"vettid.vault.v1.ReplenishUtksRequest
  * Use `create(ReplenishUtksRequestSchema)` to create a new message.
  */
 export const ReplenishUtksRequestSchema: GenMessage<ReplenishUtksRequest> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 15);
+  messageDesc(file_vettid_vault_v1_credential, 13);
 
 /**
  * Response of CredentialService.ReplenishUtks.
@@ -727,7 +645,7 @@ export type ReplenishUtksResponse = Message<"vettid.vault.v1.ReplenishUtksRespon
  * Use `create(ReplenishUtksResponseSchema)` to create a new message.
  */
 export const ReplenishUtksResponseSchema: GenMessage<ReplenishUtksResponse> = /*@__PURE__*/
-  messageDesc(file_vettid_vault_v1_credential, 16);
+  messageDesc(file_vettid_vault_v1_credential, 14);
 
 /**
  * The Protean Credential lifecycle: creation (at enrollment), password challenges, CEK
@@ -737,30 +655,6 @@ export const ReplenishUtksResponseSchema: GenMessage<ReplenishUtksResponse> = /*
  * @generated from service vettid.vault.v1.CredentialService
  */
 export const CredentialService: GenService<{
-  /**
-   * Creates the member's vault identity and Protean Credential: the enclave step of
-   * enrollment. Called only by the backend, which relays the app's sealed
-   * CredentialCreationMaterial from vettid.enrollment.v1.EnrollmentService.EnrollFinalize
-   * unread, and maps the response into EnrollFinalizeResponse; apps never call it. The
-   * vault opens the material with the enclave's attested key, checks it, generates the
-   * identity Ed25519 key pair and CEK version 1 inside the enclave, puts the password
-   * hash and its parameters into the credential and encrypts it to the CEK. The new
-   * vault is UNINITIALIZED (no PIN yet): it keeps the CEK sealed to itself until
-   * PinService.SetupPin creates the DEK-encrypted database. Works while locked.
-   * Idempotent: a retry with the same session id and sealed material returns the
-   * original response.
-   * Errors: `already_exists` when the vault already has a credential (from another
-   * session or other material); `invalid_argument` when the material cannot be opened,
-   * its session id or attestation nonce does not match, the hash is not 32 bytes, or
-   * the Argon2id parameters are below the minimums.
-   *
-   * @generated from rpc vettid.vault.v1.CredentialService.CreateCredential
-   */
-  createCredential: {
-    methodKind: "unary";
-    input: typeof CreateCredentialRequestSchema;
-    output: typeof CreateCredentialResponseSchema;
-  },
   /**
    * Starts a password challenge for one sensitive operation. The vault reserves one of
    * its unused UTKs for it and returns the Argon2id parameters stored in the credential.
