@@ -11,5 +11,7 @@ it("`npm start` brings the local stack up in operator mode and both call paths a
   expect(stdout).toContain("VettID local stack is up.");
   expect(stdout).toContain("operator mode");
   expect(stdout).toContain('Echo as an operator user -> "hello over NATS"');
-  expect(stdout).toMatch(/sealed VaultEcho as member \S+ \(member JWT, device-held key\) -> "hello, sealed"/);
+  expect(stdout).toMatch(
+    /sealed VaultEcho as member \S+ \(member JWT, device-held key\) -> "hello, sealed"/,
+  );
 });
