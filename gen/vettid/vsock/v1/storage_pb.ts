@@ -71,7 +71,7 @@ export type StorageGetResponse = Message<"vettid.vsock.v1.StorageGetResponse"> &
 
   /**
    * Version of the returned object when outcome is OK: an opaque token (S3 ETag in
-   * production, a content hash locally), compared only for equality.
+   * production, generation and content hash locally), compared only for equality.
    *
    * @generated from field: string version = 3;
    */
