@@ -59,11 +59,6 @@ export class FrameQueue<T> implements AsyncIterable<T> {
     }
   }
 
-  /** True once the queue has ended or failed. */
-  get closed(): boolean {
-    return this.ended || this.failure !== undefined;
-  }
-
   /** Iterates once; the iterator is a generator, so `throw` and `return` work as Connect expects. */
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     if (this.iterated) throw new Error("a FrameQueue can be iterated once");
