@@ -71,6 +71,8 @@ export const SERVICE_PERMISSIONS: Readonly<Record<ServiceRole, NatsPermissionSet
       // The supervisor serves ProvisioningService (sealed subject, cancellations).
       "Enclave.sealed",
       "Enclave.sealed.>",
+      // The supervisor serves EnclaveAttestationService (unsealed: attestation is public).
+      "Enclave.attestation.>",
       // Vaults serve their connections: messages, profile, call signalling.
       "MessageSpace.*.forOwner.>",
       "MessageSpace.*.ownerProfile.>",
@@ -97,6 +99,8 @@ export const SERVICE_PERMISSIONS: Readonly<Record<ServiceRole, NatsPermissionSet
       // no later frames). Never a member's OwnerSpace: the backend cannot speak as a member.
       "Enclave.sealed",
       "Enclave.sealed.cancel.*",
+      // EnclaveAttestationService: the attestation document enrollment start hands the app.
+      "Enclave.attestation.>",
       // Diagnostics (EchoService callers `operator`, `backend`).
       "Diagnostics.>",
       // Announcements (publishers `operator`, `backend`).
@@ -126,6 +130,8 @@ export const SERVICE_PERMISSIONS: Readonly<Record<ServiceRole, NatsPermissionSet
       "Control.user.*.command",
       "Broadcast.security.alert",
       "Broadcast.system.announcement",
+      // EnclaveAttestationService (callers `backend`, `operator`): check a deployed build.
+      "Enclave.attestation.>",
       // EchoService (callers `operator`, `backend`) and `nats micro ls/info/stats`.
       "Diagnostics.>",
       "$SRV.>",
