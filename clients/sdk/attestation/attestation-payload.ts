@@ -137,8 +137,11 @@ function optionalBytes(
   payload: Map<unknown, unknown>,
   key: string,
 ): Checked<Uint8Array | undefined> {
+  // Absent, or CBOR null as the NSM writes it. CBOR `undefined` (0xf7) is not "absent": the NSM
+  // never writes it, so it is a wrong type like any other.
+  if (!payload.has(key)) return passed(undefined);
   const field = payload.get(key);
-  if (field === undefined || field === null) return passed(undefined);
+  if (field === null) return passed(undefined);
   if (!(field instanceof Uint8Array)) return missing(`${key} is neither bytes nor null`);
   return passed(field);
 }
