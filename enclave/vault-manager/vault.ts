@@ -99,8 +99,8 @@ export class VaultLoadError extends ConnectError {
     readonly refusal: VaultLoadRefusal,
     message: string,
   ) {
+    // The name stays "ConnectError": Connect recognises its errors by name and shape.
     super(message, Code.DataLoss);
-    this.name = "VaultLoadError";
   }
 }
 
