@@ -213,9 +213,16 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     onConnection: (connection) => serveParent(connection),
   });
 
+  /** Open parent connections, oldest first; the newest is the link. A closed one hands back. */
+  const links: VsockConnection[] = [];
+  const useNewestLink = () => {
+    link = links.at(-1);
+    relayed.attach(link);
+  };
+
   async function serveParent(connection: VsockConnection): Promise<void> {
-    link = connection;
-    relayed.attach(connection);
+    links.push(connection);
+    useNewestLink();
     for await (const frame of connection) {
       const body = frame.body;
       switch (body.case) {
@@ -250,10 +257,8 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
           }
       }
     }
-    if (link === connection) {
-      link = undefined;
-      relayed.attach(undefined);
-    }
+    links.splice(links.indexOf(connection), 1);
+    useNewestLink();
   }
 
   const gauges = setInterval(() => {

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { createConnection } from "node:net";
+import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { ed25519 } from "@noble/curves/ed25519.js";
@@ -249,5 +251,32 @@ describe("control commands", () => {
         )
       ).rejectionReason,
     ).toBe(RejectionReason.WRONG_TARGET);
+  });
+});
+
+describe("the supervisor's socket", () => {
+  it("closes a connection announcing an oversized frame, answers a malformed one, and keeps serving the parent", async () => {
+    const member = await newMember();
+    const socketPath = join(stack.directory, "supervisor.sock");
+    const oversized = createConnection(socketPath);
+    const closed = new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      oversized.on("data", (chunk) => chunks.push(chunk));
+      oversized.on("close", () => resolve(Buffer.concat(chunks)));
+    });
+    oversized.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    const said = await closed;
+    expect(said.length).toBeGreaterThan(4); // An ErrorFrame saying why, then the close.
+
+    const malformed = createConnection(socketPath);
+    const answer = new Promise<Buffer>((resolve) => malformed.once("data", resolve));
+    malformed.write(Buffer.from([0, 0, 0, 3, 0xff, 0xff, 0xff]));
+    expect((await answer).length).toBeGreaterThan(4);
+    expect(malformed.destroyed).toBe(false);
+    malformed.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const put = await member.client(SecretsService).putSecret({ name: "still-works", value: new Uint8Array([9]) });
+    expect(put.secret?.version).toBe(1n);
   });
 });
