@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { equalBytes } from "@noble/ciphers/utils.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import {
   type VaultState as StoredState,
   type VaultRecord,
@@ -50,10 +51,20 @@ export const MAX_PIN_ATTEMPTS = 3;
 /** Length of a PIN lockout: one hour, as the design documents fix it. */
 export const PIN_LOCKOUT_MS = 60 * 60 * 1000;
 const PIN_PATTERN = /^[0-9]{6}$/;
+/**
+ * Database images up to this size stay inside the record (one put per write); larger ones are
+ * stored apart so that PIN attempts and lockouts rewrite only the small record.
+ */
+export const INLINE_DATABASE_MAX_BYTES = 64 * 1024;
 
 /** The storage key of a vault's record. */
 export function vaultRecordKey(ownerGuid: string): string {
   return `vaults/${ownerGuid}`;
+}
+
+/** The storage key of a database image stored apart. */
+export function vaultDatabaseKey(ownerGuid: string, databaseVersion: bigint): string {
+  return `vaults/${ownerGuid}.db/${databaseVersion}`;
 }
 
 /**
@@ -118,6 +129,8 @@ export class Vault {
   /** Last use (ms), for idle locking and LRU. */
   lastUsedMs: number;
   private tail: Promise<unknown> = Promise.resolve();
+  /** The sealed image of the current database version, when this object wrote or read it. */
+  private cachedSealedDatabase: Uint8Array | undefined;
 
   private constructor(
     readonly ownerGuid: string,
@@ -223,7 +236,8 @@ export class Vault {
       got.version,
       got.data.length,
     );
-    if (!stored.pinSet) vault.database = vault.openDatabase(recordKey);
+    if (!stored.pinSet)
+      vault.database = vault.openDatabase(recordKey, await vault.sealedDatabase());
     return vault;
   }
 
@@ -259,7 +273,7 @@ export class Vault {
 
   /** Size of the open database image, bytes (0 while locked): the memory budget's measure. */
   get databaseBytes(): number {
-    return this.stored.database.length;
+    return Number(this.stored.databaseBytes);
   }
 
   /** The PIN attempt counter as members see it. */
@@ -306,7 +320,7 @@ export class Vault {
     }
     await this.writeState();
     const dek = deriveDek(this.material, this.ownerGuid, pin);
-    const image = open(dek, this.stored.database, this.databaseAad());
+    const image = open(dek, await this.sealedDatabase(), this.databaseAad());
     if (image === undefined) {
       dek.fill(0);
       return "wrong_pin";
@@ -343,6 +357,7 @@ export class Vault {
     this.dek?.fill(0);
     this.dek = undefined;
     this.unlockedAtMs = 0;
+    this.cachedSealedDatabase = undefined;
   }
 
   /**
@@ -352,9 +367,65 @@ export class Vault {
   async commit(): Promise<void> {
     const key = this.stored.pinSet ? this.dek : this.recordKey;
     if (key === undefined) throw new ConnectError("the vault is locked", Code.FailedPrecondition);
+    const previousKey = this.stored.databaseKey;
     this.stored.databaseVersion += 1n;
-    this.stored.database = seal(key, serializeVaultDatabase(this.db), this.databaseAad());
+    const sealed = seal(key, serializeVaultDatabase(this.db), this.databaseAad());
+    this.stored.databaseBytes = BigInt(sealed.length);
+    if (sealed.length <= INLINE_DATABASE_MAX_BYTES) {
+      this.stored.database = sealed;
+      this.stored.databaseKey = "";
+      this.stored.databaseSha256 = new Uint8Array();
+    } else {
+      // The image first, then the record naming it: the record is the commit point.
+      const databaseKey = vaultDatabaseKey(this.ownerGuid, this.stored.databaseVersion);
+      const put = await this.guardedPut(databaseKey, sealed, { mode: "overwrite" });
+      if (put.outcome !== "ok") {
+        this.broken = true;
+        throw new ConnectError("the vault database could not be stored", Code.Unavailable);
+      }
+      this.stored.database = new Uint8Array();
+      this.stored.databaseKey = databaseKey;
+      this.stored.databaseSha256 = sha256(sealed);
+    }
+    this.cachedSealedDatabase = sealed;
     await this.writeState();
+    if (previousKey !== "" && previousKey !== this.stored.databaseKey) {
+      // Best effort: an image no record names any more is garbage, never data.
+      await this.env.store.delete(previousKey).catch(() => {});
+    }
+  }
+
+  /** The sealed database image the record names (fetched when stored apart). */
+  private async sealedDatabase(): Promise<Uint8Array> {
+    if (this.stored.databaseKey === "") return this.stored.database;
+    if (this.cachedSealedDatabase !== undefined) return this.cachedSealedDatabase;
+    const got = await this.env.store.get(this.stored.databaseKey);
+    if (got.outcome !== "ok" || !equalBytes(sha256(got.data), this.stored.databaseSha256)) {
+      throw new VaultLoadError(
+        "tampered",
+        `vault database of ${this.ownerGuid} is missing or does not match its record`,
+      );
+    }
+    return got.data;
+  }
+
+  private async guardedPut(
+    key: string,
+    data: Uint8Array,
+    condition: Parameters<BlobStore["put"]>[2],
+  ): Promise<Awaited<ReturnType<BlobStore["put"]>>> {
+    try {
+      return await this.env.store.put(key, data, condition);
+    } catch (error) {
+      this.broken = true;
+      throw new ConnectError(
+        "the vault could not be stored; nothing was changed",
+        Code.Unavailable,
+        undefined,
+        undefined,
+        error,
+      );
+    }
   }
 
   /** Stores the state record (attempt counter, lifecycle, current database image). */
@@ -413,6 +484,7 @@ export class Vault {
 
   /** Releases memory (eviction): like {@link lock}, and the open database of a new vault too. */
   close(): void {
+    this.cachedSealedDatabase = undefined;
     this.database?.close();
     this.database = undefined;
     this.dek?.fill(0);
@@ -444,8 +516,8 @@ export class Vault {
     return boundAad(DATABASE_AAD_LABEL, this.ownerGuid, this.stored.databaseVersion);
   }
 
-  private openDatabase(key: Uint8Array): VaultDatabase {
-    const image = open(key, this.stored.database, this.databaseAad());
+  private openDatabase(key: Uint8Array, sealed: Uint8Array): VaultDatabase {
+    const image = open(key, sealed, this.databaseAad());
     if (image === undefined) {
       throw new VaultLoadError(
         "tampered",

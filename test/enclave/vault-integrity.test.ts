@@ -6,7 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { vaultRecordKey } from "../../enclave/vault-manager/vault.js";
+import { vaultDatabaseKey, vaultRecordKey } from "../../enclave/vault-manager/vault.js";
 import {
   ControlCommandResultSchema,
   ControlCommandSchema,
@@ -138,6 +138,43 @@ describe("stored records", () => {
     expect((await failure(other.client(PinService).unlockVault({ pin: PIN }))).rawMessage).toMatch(
       /another member/,
     );
+  });
+
+  it("keeps a large database apart from the record, reloads it, and refuses it altered", async () => {
+    const member = await newMember();
+    const secrets = member.client(SecretsService);
+    for (let i = 0; i < 4; i++) {
+      await secrets.putSecret({ name: `big-${i}`, value: new Uint8Array(60_000).fill(i) });
+    }
+    const got = await stack.store.get(vaultRecordKey(member.ownerGuid));
+    if (got.outcome !== "ok") throw new Error("no record");
+    expect(got.data.length).toBeLessThan(4096);
+    stack.supervisor.registry.evict(member.ownerGuid);
+    expect((await member.client(PinService).unlockVault({ pin: PIN })).result).toBe(
+      PinCheckResult.ACCEPTED,
+    );
+    expect((await secrets.getSecret({ secret: { case: "name", value: "big-3" } })).value[0]).toBe(
+      3,
+    );
+
+    // Only the newest image is kept; altering it is caught before it is opened.
+    const images: bigint[] = [];
+    for await (const entry of stack.store.list(`vaults/${member.ownerGuid}.db/`)) {
+      images.push(BigInt(entry.key.split("/").at(-1) ?? "0"));
+    }
+    expect(images).toHaveLength(1);
+    const latest = images[0] ?? 0n;
+    const image = await stack.store.get(vaultDatabaseKey(member.ownerGuid, latest));
+    if (image.outcome !== "ok") throw new Error("no image");
+    const altered = image.data.slice();
+    altered[100] = (altered[100] ?? 0) ^ 1;
+    await stack.store.put(vaultDatabaseKey(member.ownerGuid, latest), altered, {
+      mode: "overwrite",
+    });
+    stack.supervisor.registry.evict(member.ownerGuid);
+    const refused = await failure(member.client(PinService).unlockVault({ pin: PIN }));
+    expect(refused.code).toBe(Code.DataLoss);
+    expect(refused.rawMessage).toMatch(/does not match its record/);
   });
 
   it("answers not_found for a member without a vault", async () => {
@@ -276,7 +313,9 @@ describe("the supervisor's socket", () => {
     malformed.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
 
-    const put = await member.client(SecretsService).putSecret({ name: "still-works", value: new Uint8Array([9]) });
+    const put = await member
+      .client(SecretsService)
+      .putSecret({ name: "still-works", value: new Uint8Array([9]) });
     expect(put.secret?.version).toBe(1n);
   });
 });

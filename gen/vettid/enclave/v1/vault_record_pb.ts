@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vettid/enclave/v1/vault_record.proto.
  */
 export const file_vettid_enclave_v1_vault_record: GenFile = /*@__PURE__*/
-  fileDesc("CiR2ZXR0aWQvZW5jbGF2ZS92MS92YXVsdF9yZWNvcmQucHJvdG8SEXZldHRpZC5lbmNsYXZlLnYxInQKC1ZhdWx0UmVjb3JkEg4KBmZvcm1hdBgBIAEoDRISCgpvd25lcl9ndWlkGAIgASgJEhIKCmdlbmVyYXRpb24YAyABKAQSFwoPc2VhbGVkX21hdGVyaWFsGAQgASgMEhQKDHNlYWxlZF9zdGF0ZRgFIAEoDCKqAQoKVmF1bHRTdGF0ZRIUCgxwaW5fZmFpbHVyZXMYASABKA0SGwoTcGluX2xvY2tlZF91bnRpbF9tcxgCIAEoAxIPCgdwaW5fc2V0GAMgASgIEhAKCGRhdGFiYXNlGAQgASgMEhgKEGRhdGFiYXNlX3ZlcnNpb24YBSABKAQSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAxIVCg13cml0dGVuX2F0X21zGAcgASgDIq4BChJDcmVkZW50aWFsQ29udGVudHMSEgoKb3duZXJfZ3VpZBgBIAEoCRIcChRpZGVudGl0eV9wcml2YXRlX2tleRgCIAEoDBIbChNpZGVudGl0eV9wdWJsaWNfa2V5GAMgASgMEhUKDXBhc3N3b3JkX2hhc2gYBCABKAwSGwoTcGFzc3dvcmRfcGFyYW1ldGVycxgFIAEoDBIVCg1jcmVhdGVkX2F0X21zGAYgASgDYgZwcm90bzM");
+  fileDesc("CiR2ZXR0aWQvZW5jbGF2ZS92MS92YXVsdF9yZWNvcmQucHJvdG8SEXZldHRpZC5lbmNsYXZlLnYxInQKC1ZhdWx0UmVjb3JkEg4KBmZvcm1hdBgBIAEoDRISCgpvd25lcl9ndWlkGAIgASgJEhIKCmdlbmVyYXRpb24YAyABKAQSFwoPc2VhbGVkX21hdGVyaWFsGAQgASgMEhQKDHNlYWxlZF9zdGF0ZRgFIAEoDCLxAQoKVmF1bHRTdGF0ZRIUCgxwaW5fZmFpbHVyZXMYASABKA0SGwoTcGluX2xvY2tlZF91bnRpbF9tcxgCIAEoAxIPCgdwaW5fc2V0GAMgASgIEhAKCGRhdGFiYXNlGAQgASgMEhgKEGRhdGFiYXNlX3ZlcnNpb24YBSABKAQSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAxIVCg13cml0dGVuX2F0X21zGAcgASgDEhQKDGRhdGFiYXNlX2tleRgIIAEoCRIXCg9kYXRhYmFzZV9zaGEyNTYYCSABKAwSFgoOZGF0YWJhc2VfYnl0ZXMYCiABKAQirgEKEkNyZWRlbnRpYWxDb250ZW50cxISCgpvd25lcl9ndWlkGAEgASgJEhwKFGlkZW50aXR5X3ByaXZhdGVfa2V5GAIgASgMEhsKE2lkZW50aXR5X3B1YmxpY19rZXkYAyABKAwSFQoNcGFzc3dvcmRfaGFzaBgEIAEoDBIbChNwYXNzd29yZF9wYXJhbWV0ZXJzGAUgASgMEhUKDWNyZWF0ZWRfYXRfbXMYBiABKANiBnByb3RvMw");
 
 /**
  * The stored object. Everything but `sealed_material` and `sealed_state` is visible to the parent.
@@ -105,6 +105,7 @@ export type VaultState = Message<"vettid.enclave.v1.VaultState"> & {
    * The SQLite database image (sqlite3_serialize), encrypted with AES-256-GCM under the DEK (or
    * the record key before SetupPin): nonce (12) || ciphertext || tag (16). Associated data:
    * "vettid-vault-db-v1" || 0x00 || owner_guid || 0x00 || database_version (8 bytes, big-endian).
+   * Inline for small vaults; empty when the image is stored apart (`database_key`).
    *
    * @generated from field: bytes database = 4;
    */
@@ -131,6 +132,30 @@ export type VaultState = Message<"vettid.enclave.v1.VaultState"> & {
    * @generated from field: int64 written_at_ms = 7;
    */
   writtenAtMs: bigint;
+
+  /**
+   * Storage key of the encrypted database image when it is stored apart from this record (images
+   * over 64 KiB: PIN attempts then rewrite only this small record). Each database version gets
+   * its own key ("vaults/{owner_guid}.db/{database_version}"), written before the record that
+   * names it; the record is the commit point. Empty when the image is inline.
+   *
+   * @generated from field: string database_key = 8;
+   */
+  databaseKey: string;
+
+  /**
+   * SHA-256 of the object under `database_key`, checked before it is opened.
+   *
+   * @generated from field: bytes database_sha256 = 9;
+   */
+  databaseSha256: Uint8Array;
+
+  /**
+   * Size of the encrypted database image in bytes, inline or apart.
+   *
+   * @generated from field: uint64 database_bytes = 10;
+   */
+  databaseBytes: bigint;
 };
 
 /**
