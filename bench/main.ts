@@ -4,6 +4,7 @@
  * the last line of stdout is one JSON object with every figure. Progress goes to stderr.
  */
 import { parseArgs } from "node:util";
+import { runEnclaveBench } from "./enclave/index.js";
 import { type Figures, figure, progress } from "./lib/report.js";
 import { runRpcBench } from "./rpc/index.js";
 
@@ -17,6 +18,7 @@ interface PartOptions {
 /** The parts, by the name given on the command line. */
 const PARTS: Record<string, (options: PartOptions) => Promise<Figures>> = {
   rpc: (options) => runRpcBench(options),
+  enclave: (options) => runEnclaveBench(options),
 };
 
 const USAGE = `usage: npm run bench -- [part ...] [options]

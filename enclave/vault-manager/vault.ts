@@ -9,11 +9,10 @@
  * reloads the last durable record, so memory never runs ahead of storage.
  */
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import {
   type VaultState as StoredState,
   type VaultRecord,
@@ -325,10 +324,12 @@ export class Vault {
       dek.fill(0);
       return "wrong_pin";
     }
-    // Right PIN: the pessimistic count (and any lockout it started) is taken back.
+    // Right PIN: the pessimistic count (and any lockout it started) is taken back. The reply need
+    // not wait for that write: losing it (a crash) only leaves the member one attempt short until
+    // the next write, never an attacker one attempt richer. It runs as the vault's next operation.
     this.stored.pinFailures = 0;
     this.stored.pinLockedUntilMs = 0n;
-    await this.writeState();
+    void this.exclusive(() => this.writeState()).catch(() => {});
     if (this.dek === undefined) {
       this.database = openVaultDatabase(image);
       this.dek = dek;
@@ -526,6 +527,11 @@ export class Vault {
     }
     return openVaultDatabase(image);
   }
+}
+
+/** SHA-256 by OpenSSL: images are megabytes, and a JavaScript hash would dominate cold start. */
+function sha256(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(data).digest());
 }
 
 function materialContext(ownerGuid: string) {
