@@ -1,0 +1,8 @@
+export { createEmfMetricsWriter, ENCLAVE_METRICS_NAMESPACE } from "./emf-metrics.js";
+export type { FrameDirection, Parent, ParentOptions } from "./parent.js";
+export {
+  DEFAULT_ENCLAVE_KEY_PREFIX,
+  DEFAULT_PARENT_QUEUE_GROUP,
+  SUPERVISOR_RETRY_MS,
+  startParent,
+} from "./parent.js";

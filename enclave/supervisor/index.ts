@@ -1,0 +1,23 @@
+export type { Attester } from "./attestation-services.js";
+export { createAttestationServices } from "./attestation-services.js";
+export type { EnclaveMetrics } from "./enclave-metrics.js";
+export { createEnclaveMetrics, DEFAULT_METRICS_FLUSH_MS, METRIC } from "./enclave-metrics.js";
+export type { RelayedNatsConnection } from "./relayed-nats-connection.js";
+export {
+  createRelayedNatsConnection,
+  DEFAULT_RELAYED_MAX_PAYLOAD,
+  subjectMatches,
+} from "./relayed-nats-connection.js";
+export type { Supervisor, SupervisorOptions } from "./supervisor.js";
+export { startSupervisor, VAULT_VERSION } from "./supervisor.js";
+export type {
+  VaultRegistry,
+  VaultRegistryObserver,
+  VaultRegistryOptions,
+} from "./vault-registry.js";
+export {
+  createVaultRegistry,
+  DEFAULT_MEMORY_BUDGET_BYTES,
+  DEFAULT_VAULT_OVERHEAD_BYTES,
+} from "./vault-registry.js";
+export { createVsockBlobStore } from "./vsock-blob-store.js";
