@@ -47,6 +47,13 @@ export const TABLES = {
     partitionKey: { name: "session_id", type: "S" },
     timeToLiveAttribute: "expires_at_s",
   },
+  invitations: {
+    suffix: "invitations",
+    purpose:
+      "Invitation codes, stored as the SHA-256 of the normalised code (never the code): expiry, single use, the session that used it.",
+    partitionKey: { name: "code_hash", type: "S" },
+    timeToLiveAttribute: "expires_at_s",
+  },
   natsTokens: {
     suffix: "nats-tokens",
     purpose: "Member NATS user JWTs issued (jwt id, expiry) so they can be listed and revoked.",
@@ -60,6 +67,26 @@ export const TABLES = {
       "Revoked NATS user public keys and the time of revocation (the account's revocation list).",
     partitionKey: { name: "user_public_key", type: "S" },
     timeToLiveAttribute: "expires_at_s",
+  },
+  natsAccounts: {
+    suffix: "nats-accounts",
+    purpose:
+      "The JWT in force of each NATS account (with its revocation list): the source of the servers' resolver preload; replaced only by a conditional write on the previous JWT's id.",
+    partitionKey: { name: "account_public_key", type: "S" },
+  },
+  deviceProofNonces: {
+    suffix: "device-proof-nonces",
+    purpose:
+      "Nonces of accepted device proofs, remembered for the proofs' acceptance window so a captured proof cannot be replayed.",
+    partitionKey: { name: "nonce_id", type: "S" },
+    timeToLiveAttribute: "expires_at_s",
+  },
+  rateLimits: {
+    suffix: "rate-limits",
+    purpose:
+      "Rate-limit counters shared by every instance (rate-limiter-flexible's DynamoDB layout: key, points, expire).",
+    partitionKey: { name: "key", type: "S" },
+    timeToLiveAttribute: "expire",
   },
   proposals: {
     suffix: "proposals",
@@ -91,6 +118,7 @@ export const TABLES = {
     purpose: "Encrypted credential backups' metadata and recovery requests (24 h delay).",
     partitionKey: { name: "owner_guid", type: "S" },
     sortKey: { name: "backup_id", type: "S" },
+    globalIndexes: [{ name: "recovery-index", partitionKey: { name: "recovery_id", type: "S" } }],
   },
   controlAudit: {
     suffix: "control-audit",
