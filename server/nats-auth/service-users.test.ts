@@ -53,6 +53,19 @@ describe("service users", () => {
     ]);
   });
 
+  it("let the backend hear control commands and results (audit trail), never publish them", async () => {
+    const { permissions } = await issueServiceUser(options());
+    expect(permissions.subscribe).toEqual(
+      expect.arrayContaining([
+        "Control.*.command",
+        "Control.enclave.*.command",
+        "Control.user.*.command",
+        "Control.result.*",
+      ]),
+    );
+    expect(permissions.publish.filter((s) => s.startsWith("Control."))).toEqual([]);
+  });
+
   it("give operators a working session, not a week", async () => {
     const issued = await issueServiceUser(options({ role: "operator" }));
     expect(issued.expiresAtMs).toBe(NOW + DEFAULT_OPERATOR_JWT_TTL_MS);

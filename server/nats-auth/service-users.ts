@@ -117,6 +117,15 @@ export const SERVICE_PERMISSIONS: Readonly<Record<ServiceRole, NatsPermissionSet
       // Vault events for the backend: handler catalogue, health, lifecycle.
       "OwnerSpace.*.eventTypes",
       "OwnerSpace.*.forServices.>",
+      // The control audit trail (server/control-audit): the backend records every operator
+      // command and every receiver's result, and applies accepted RevokeMemberTokens to the NATS
+      // account's revocation list. The schema names only operators, parents and supervisors for
+      // these events; the backend listens, never publishes, so it can neither issue nor answer a
+      // command. `Control.*.command` is `Control.global.command` (three tokens).
+      "Control.*.command",
+      "Control.enclave.*.command",
+      "Control.user.*.command",
+      "Control.result.*",
       // Replies to its own calls; service discovery.
       "_INBOX.>",
       "$SRV.>",

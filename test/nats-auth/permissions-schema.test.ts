@@ -150,6 +150,16 @@ for (const message of catalog.messages) {
 }
 // Not in the schema: the NATS services protocol (`nats micro ls`) the RPC layer answers.
 need("operator", "publish", "$SRV.PING", "operators list services");
+// Not in the schema: the backend's control audit trail (server/control-audit) listens to every
+// command and result, and applies accepted RevokeMemberTokens to the account's revocation list.
+for (const subject of [
+  "Control.global.command",
+  `Control.enclave.${ENCLAVE}.command`,
+  `Control.user.${OTHER}.command`,
+  `Control.result.${CALL}`,
+]) {
+  need("backend", "subscribe", subject, "control audit trail");
+}
 
 /**
  * Whether NATS allow-pattern `pattern` covers `subject` (itself possibly a wildcard subscription):
@@ -257,6 +267,18 @@ describe("backend permissions", () => {
       ).toBe(false);
     }
     expect(set.subscribe.some((p) => covers(p, `OwnerSpace.${SELF}.forApp.rpc.x.1`))).toBe(false);
+    // It hears control commands for the audit trail but can never issue or answer one.
+    expect(set.subscribe.some((p) => covers(p, "Control.user.*.command"))).toBe(true);
+    for (const subject of [
+      "Control.global.command",
+      `Control.user.${SELF}.command`,
+      "Control.result.1",
+    ]) {
+      expect(
+        set.publish.some((p) => covers(p, subject)),
+        `publish ${subject}`,
+      ).toBe(false);
+    }
     // Enrollment reaches the enclave through its own sealed provisioning subject instead.
     expect(set.publish.some((p) => covers(p, "Enclave.sealed"))).toBe(true);
   });
