@@ -88,6 +88,8 @@ describe("PIN lockout", () => {
     member = await reconnect(member);
     const locked = await pins().unlockVault({ pin: PIN });
     expect(locked.result).toBe(PinCheckResult.LOCKED_OUT);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(stack.metrics.some((m) => m.name === "PINRateLimited" && m.value === 1)).toBe(true);
 
     clock += 3600_000 + 1;
     const after = await pins().unlockVault({ pin: PIN });

@@ -150,6 +150,24 @@ describe("a member's vault, enroll-less bootstrap to cold load", () => {
     member.credential = right.rotatedCredential?.credential ?? member.credential;
   });
 
+  it("reports the design's metrics to the parent, with no member id in them", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const names = new Set(stack.metrics.map((m) => m.name));
+    for (const name of [
+      "ColdStartLatency",
+      "OperationLatency",
+      "ActiveVaults",
+      "MemoryUsagePercent",
+    ]) {
+      expect(names).toContain(name);
+    }
+    const dimensions = stack.metrics.flatMap((m) =>
+      m.dimensions.map((d) => `${d.name}=${d.value}`),
+    );
+    expect(new Set(dimensions)).toEqual(new Set(["EnclaveId=enclave-test-1"]));
+    expect(JSON.stringify(stack.metrics.map((m) => m.name))).not.toContain(member.ownerGuid);
+  });
+
   it("never shows the parent a PIN, a secret value or a password hash", () => {
     const needles = [PIN, "hunter2", "hunter3", "abandon abandon"].map((s) => Buffer.from(s));
     needles.push(Buffer.from(member.passwordHash));

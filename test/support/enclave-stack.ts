@@ -14,6 +14,7 @@ import { type FrameDirection, type Parent, startParent } from "../../enclave/par
 import { type BlobStore, createFilesystemBlobStore } from "../../enclave/storage/index.js";
 import { type Supervisor, startSupervisor } from "../../enclave/supervisor/supervisor.js";
 import type { Frame } from "../../gen/vettid/vsock/v1/frame_pb.js";
+import type { Metric } from "../../gen/vettid/vsock/v1/health_pb.js";
 import { type NatsServerHandle, startNatsServer } from "./nats-server.js";
 
 export const TEST_ENCLAVE_ID = "enclave-test-1";
@@ -27,6 +28,8 @@ export interface EnclaveStack {
   parent: Parent;
   /** Every frame the parent relayed, both ways. */
   readonly frames: { direction: FrameDirection; frame: Frame }[];
+  /** Every metric the enclave reported to the parent. */
+  readonly metrics: Metric[];
   connect(): Promise<NatsConnection>;
   /** Stops the supervisor and parent and starts new ones (a restart; storage and NSM keys stay). */
   restartEnclave(): Promise<void>;
@@ -46,6 +49,7 @@ export async function startEnclaveStack(
   const store = createFilesystemBlobStore({ directory: join(directory, "blobs") });
   const connections: NatsConnection[] = [];
   const frames: { direction: FrameDirection; frame: Frame }[] = [];
+  const metrics: Metric[] = [];
   const socketPath = join(directory, "supervisor.sock");
   const connectNats = async () => {
     const connection = await connect({ servers: nats.url });
@@ -71,6 +75,7 @@ export async function startEnclaveStack(
       store,
       enclaveId: TEST_ENCLAVE_ID,
       observeFrame: (direction, frame) => frames.push({ direction, frame }),
+      onMetrics: (report) => metrics.push(...report.metrics),
       onProblem: () => {},
     });
     await parent.ready;
@@ -85,6 +90,7 @@ export async function startEnclaveStack(
     supervisor: running.supervisor,
     parent: running.parent,
     frames,
+    metrics,
     connect: connectNats,
     async restartEnclave() {
       await running.parent.close();
