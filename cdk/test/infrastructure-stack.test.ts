@@ -116,9 +116,10 @@ describe("vault sealing key", () => {
 
   it("lets the account administer the key but grants it no cryptographic action and no grants", () => {
     const admin = statements.find((s) => s.Sid === "AccountAdministersKeyWithoutUsingIt");
-    expect(admin?.Effect).toBe("Allow");
-    expect(flatten((admin?.Principal as { AWS: unknown }).AWS)).toMatch(/:root$/);
-    const granted = Array.isArray(admin?.Action) ? admin.Action : [admin?.Action];
+    if (admin === undefined) throw new Error("no administration statement");
+    expect(admin.Effect).toBe("Allow");
+    expect(flatten((admin.Principal as { AWS: unknown }).AWS)).toMatch(/:root$/);
+    const granted = Array.isArray(admin.Action) ? admin.Action : [admin.Action];
     expect(granted.sort()).toEqual([...SEALING_KEY_ADMIN_ACTIONS].sort());
     expect(granted).toContain("kms:PutKeyPolicy");
     for (const action of CRYPTO_ACTIONS) {
