@@ -12,6 +12,7 @@ import {
   type VsockConnection,
   VsockError,
 } from "../vsock/index.js";
+import type { KmsRelay } from "./kms-relay.js";
 
 /** Queue group of parents on the shared subjects: enclave hosts share the calls. */
 export const DEFAULT_PARENT_QUEUE_GROUP = "vettid-enclave";
@@ -37,6 +38,8 @@ export interface ParentOptions {
   readonly keyPrefix?: string;
   /** See {@link DEFAULT_PARENT_QUEUE_GROUP}. */
   readonly queueGroup?: string;
+  /** Performs the enclave's KMS requests; without it they are refused `UNAVAILABLE` (the dev NSM seals locally). */
+  readonly kms?: KmsRelay;
   /** Enclave metrics (CloudWatch EMF lines in production). */
   readonly onMetrics?: (report: MetricsReport) => void;
   /** Sees every frame crossing the vsock link (tests prove the parent sees only ciphertext). */
@@ -135,6 +138,24 @@ export function startParent(options: ParentOptions): Parent {
               value: await storage.delete(body.value),
             });
             break;
+          case "kmsDecryptRequest":
+          case "kmsGenerateDataKeyRequest": {
+            const kms = options.kms;
+            if (kms === undefined)
+              throw new VsockError(ErrorCode.UNAVAILABLE, "this parent has no KMS configured");
+            if (body.case === "kmsDecryptRequest") {
+              await connection.respond(frame, {
+                case: "kmsDecryptResponse",
+                value: await kms.decrypt(body.value),
+              });
+            } else {
+              await connection.respond(frame, {
+                case: "kmsGenerateDataKeyResponse",
+                value: await kms.generateDataKey(body.value),
+              });
+            }
+            break;
+          }
           case "metricsReport":
             options.onMetrics?.(body.value);
             break;
