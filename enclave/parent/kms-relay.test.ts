@@ -48,7 +48,12 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const document = new Uint8Array([0xd2, 0x84, 1, 2, 3]);
 
 function decryptRequest(
-  overrides: Partial<Parameters<typeof create<typeof KmsDecryptRequestSchema>>[1]> = {},
+  overrides: {
+    keyId?: string;
+    attestationDocument?: Uint8Array;
+    encryptionContext?: { key: string; value: string }[];
+    keyEncryptionAlgorithm?: RecipientKeyEncryptionAlgorithm;
+  } = {},
 ) {
   return create(KmsDecryptRequestSchema, {
     ciphertextBlob: new Uint8Array([9, 9, 9]),
