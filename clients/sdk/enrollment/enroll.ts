@@ -152,7 +152,7 @@ export async function enroll(options: EnrollOptions): Promise<Enrollment> {
     );
   }
   const enclaveKey = verified.document.publicKey;
-  if (enclaveKey.length !== 32)
+  if (enclaveKey === undefined || enclaveKey.length !== 32)
     throw new EnrollmentError("the attested public_key is not a 32-byte X25519 key");
 
   step(2);
