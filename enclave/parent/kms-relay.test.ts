@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { KMSClient } from "@aws-sdk/client-kms";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../gen/vettid/vsock/v1/frame_pb.js";
 import {
