@@ -17,6 +17,7 @@ export type {
 } from "./vault-registry.js";
 export {
   createVaultRegistry,
+  DEFAULT_IDLE_LOCK_MS,
   DEFAULT_MEMORY_BUDGET_BYTES,
   DEFAULT_VAULT_OVERHEAD_BYTES,
 } from "./vault-registry.js";

@@ -262,6 +262,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   }
 
   const gauges = setInterval(() => {
+    registry.evictIdle();
     metrics.record(METRIC.activeVaults, registry.activeCount, MetricUnit.COUNT);
     metrics.record(
       METRIC.memoryUsagePercent,

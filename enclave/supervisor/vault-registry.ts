@@ -20,6 +20,12 @@ export const DEFAULT_MEMORY_BUDGET_BYTES = 12 * 1024 ** 3;
  */
 export const DEFAULT_VAULT_OVERHEAD_BYTES = 256 * 1024;
 
+/**
+ * An unlocked vault nobody used for this long is evicted (locked, its DEK wiped): 15 minutes, the
+ * usual idle lock of password managers. The member unlocks with the PIN again.
+ */
+export const DEFAULT_IDLE_LOCK_MS = 15 * 60 * 1000;
+
 /** What the registry reports, for metrics. */
 export interface VaultRegistryObserver {
   coldStart?(ownerGuid: string, milliseconds: number): void;
@@ -36,6 +42,8 @@ export interface VaultRegistryOptions {
   /** See {@link DEFAULT_VAULT_OVERHEAD_BYTES}. */
   readonly vaultOverheadBytes?: number;
   readonly observer?: VaultRegistryObserver;
+  /** See {@link DEFAULT_IDLE_LOCK_MS}. */
+  readonly idleLockMs?: number;
   /** Rollback protection (shared across registries of one enclave in tests). */
   readonly freshness?: FreshnessLedger;
 }
@@ -52,6 +60,8 @@ export interface VaultRegistry {
   evict(ownerGuid: string): boolean;
   /** Drops every vault (drain, shutdown). */
   evictAll(): void;
+  /** Evicts the vaults idle for longer than the idle lock; returns how many. */
+  evictIdle(): number;
   /** Vaults in memory. */
   readonly activeCount: number;
   /** Estimated memory of the active vaults, bytes. */
@@ -156,6 +166,14 @@ export function createVaultRegistry(options: VaultRegistryOptions): VaultRegistr
       return vault;
     },
     evict: drop,
+    evictIdle() {
+      const cutoff = env.now() - (options.idleLockMs ?? DEFAULT_IDLE_LOCK_MS);
+      let evicted = 0;
+      for (const [guid, vault] of [...active]) {
+        if (vault.lastUsedMs < cutoff && (busy.get(guid) ?? 0) === 0 && drop(guid)) evicted += 1;
+      }
+      return evicted;
+    },
     evictAll() {
       for (const guid of [...active.keys()]) drop(guid);
     },

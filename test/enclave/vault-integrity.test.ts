@@ -114,6 +114,22 @@ describe("PIN lockout", () => {
   });
 });
 
+describe("idle vaults", () => {
+  it("lock themselves after 15 minutes without use", async () => {
+    const member = await newMember();
+    await member.client(SecretsService).putSecret({ name: "idle", value: new Uint8Array([1]) });
+    clock += 15 * 60_000 + 1;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const read = await failure(
+      member.client(SecretsService).getSecret({ secret: { case: "name", value: "idle" } }),
+    );
+    expect(read.code).toBe(Code.FailedPrecondition);
+    expect((await member.client(PinService).unlockVault({ pin: PIN })).result).toBe(
+      PinCheckResult.ACCEPTED,
+    );
+  });
+});
+
 describe("stored records", () => {
   it("refuses a tampered record and never loads it", async () => {
     const member = await newMember();
