@@ -163,7 +163,7 @@ export function enclaveHostUserData(o: EnclaveHostUserDataOptions): string {
     "CWAGENT_END",
     "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json",
     "",
-    "# The enclave (production mode: never --debug-mode, whose PCRs are zero and unseal nothing).",
+    "# The enclave, in production mode: a debug-mode enclave has all-zero PCRs and unseals nothing.",
     "cat > /etc/systemd/system/vettid-enclave.service <<'UNIT_END'",
     "[Unit]",
     "Description=VettID enclave (supervisor and vault managers)",

@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { Duration, Lazy, Stack, type StackProps } from "aws-cdk-lib";
 import {
   AutoScalingGroup,
   type CfnAutoScalingGroup,
@@ -145,7 +145,16 @@ export class NitroStack extends Stack {
     });
     securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), "NATS (TLS 443) and AWS APIs");
 
-    const userData = UserData.custom("");
+    // Rendered once the Auto Scaling group exists (the script signals it by logical id).
+    let script: string | undefined;
+    const userData = UserData.custom(
+      Lazy.string({
+        produce: () => {
+          if (script === undefined) throw new Error("enclave host user data was not built");
+          return script;
+        },
+      }),
+    );
     const launchTemplate = new LaunchTemplate(this, "LaunchTemplate", {
       launchTemplateName: `${prefix}-enclave-host`,
       instanceType: new InstanceType(config.nitro.instanceType),
@@ -193,31 +202,29 @@ export class NitroStack extends Stack {
     );
 
     const release = releasePrefix(config.release.version);
-    userData.addCommands(
-      enclaveHostUserData({
-        environment: config.name,
-        region: config.region,
-        artifactsBucket: bucketNameIn(this, config.name, "artifacts"),
-        releasePrefix: release,
-        appBundleFile: APP_BUNDLE_FILE,
-        appBundleSha256: config.release.appBundleSha256,
-        enclaveImageFile: ENCLAVE_IMAGE_FILE,
-        enclaveImageSha384: config.release.enclaveImageSha384,
-        enclaveMemoryMiB: config.nitro.enclaveMemoryMiB,
-        enclaveCpuCount: config.nitro.enclaveCpuCount,
-        enclaveId: config.nitro.enclaveId,
-        natsUrl: props.natsUrl,
-        parentCredsSecretArn: props.parentCredentials.secretArn,
-        logGroupName: this.logGroup.logGroupName,
-        parentEnvironment: {
-          [ENV_ENVIRONMENT]: config.name,
-          [ENV_ENCLAVE_ID]: config.nitro.enclaveId,
-          [bucketEnvName("vaultBlobs")]: bucketNameIn(this, config.name, "vaultBlobs"),
-          [ENV_SEALING_KEY_ARN]: props.sealingKey.keyArn,
-        },
-        signal: { stackName: this.stackName, resource: this.getLogicalId(cfnGroup) },
-      }),
-    );
+    script = enclaveHostUserData({
+      environment: config.name,
+      region: config.region,
+      artifactsBucket: bucketNameIn(this, config.name, "artifacts"),
+      releasePrefix: release,
+      appBundleFile: APP_BUNDLE_FILE,
+      appBundleSha256: config.release.appBundleSha256,
+      enclaveImageFile: ENCLAVE_IMAGE_FILE,
+      enclaveImageSha384: config.release.enclaveImageSha384,
+      enclaveMemoryMiB: config.nitro.enclaveMemoryMiB,
+      enclaveCpuCount: config.nitro.enclaveCpuCount,
+      enclaveId: config.nitro.enclaveId,
+      natsUrl: props.natsUrl,
+      parentCredsSecretArn: props.parentCredentials.secretArn,
+      logGroupName: this.logGroup.logGroupName,
+      parentEnvironment: {
+        [ENV_ENVIRONMENT]: config.name,
+        [ENV_ENCLAVE_ID]: config.nitro.enclaveId,
+        [bucketEnvName("vaultBlobs")]: bucketNameIn(this, config.name, "vaultBlobs"),
+        [ENV_SEALING_KEY_ARN]: props.sealingKey.keyArn,
+      },
+      signal: { stackName: this.stackName, resource: this.getLogicalId(cfnGroup) },
+    });
 
     suppress(this.autoScalingGroup, [
       [
