@@ -186,6 +186,7 @@ describe("the backend access catalogue", () => {
           signingKeys: [],
           secrets: ["natsParentUser"],
           nats: false,
+          settings: [],
           timeoutSeconds: 10,
           memoryMiB: 512,
         },

@@ -10,6 +10,7 @@ import {
   ENV_ENVIRONMENT,
   ENV_NATS_URLS,
   functionRoutes,
+  SETTING_ENV_NAMES,
   secretEnvName,
   signingKeyEnvName,
   tableEnvName,
@@ -143,6 +144,21 @@ describe("backend Lambdas", () => {
         ]),
         ...fn.signingKeys.map(signingKeyEnvName),
         ...fn.secrets.map(secretEnvName),
+        ...fn.settings.map((setting) => SETTING_ENV_NAMES[setting]),
+        // The Parameters and Secrets extension's own settings, where a secret is read.
+        ...(fn.secrets.length > 0
+          ? [
+              "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED",
+              "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE",
+              "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+              "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL",
+              "PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS",
+              "SECRETS_MANAGER_TIMEOUT_MILLIS",
+              "SECRETS_MANAGER_TTL",
+              "SSM_PARAMETER_STORE_TIMEOUT_MILLIS",
+              "SSM_PARAMETER_STORE_TTL",
+            ]
+          : []),
       ];
       expect(Object.keys(env).sort(), fn.id).toEqual(expected.sort());
       expect(env[ENV_ENVIRONMENT]).toBe("dev");
@@ -150,6 +166,25 @@ describe("backend Lambdas", () => {
         expect(env[tableEnvName(table)]).toBe(tableName("dev", table));
       }
       if (fn.nats) expect(env[ENV_NATS_URLS]).toBe(`tls://${config.nats.publicHostname}:443`);
+      if (fn.settings.includes("natsAccountPublicKey")) {
+        expect(env[SETTING_ENV_NAMES.natsAccountPublicKey]).toBe(config.nats.accountPublicKey);
+      }
+      if (fn.settings.includes("enclavePcrSets")) {
+        expect(JSON.parse(String(env[SETTING_ENV_NAMES.enclavePcrSets]))).toEqual(
+          config.attestation.measurements.map((m) => ({
+            id: m.label,
+            pcrs: { "0": m.imageSha384, ...m.pcrs },
+          })),
+        );
+      }
+    }
+  });
+
+  it("carry the Parameters and Secrets extension where they read a secret", () => {
+    for (const fn of BACKEND_FUNCTIONS) {
+      const layers =
+        template.findResources("AWS::Lambda::Function")[functionLogicalId(fn)]?.Properties.Layers;
+      expect(layers === undefined ? 0 : layers.length, fn.id).toBe(fn.secrets.length > 0 ? 1 : 0);
     }
   });
 });

@@ -34,6 +34,14 @@ export type SecretKey =
   | "natsServerConfig"
   | "natsTls";
 
+/**
+ * Deployment settings a process may need besides resources:
+ * - `natsAccountPublicKey`: the VETTID account member JWTs are issued in (`VETTID_NATS_ACCOUNT_PUBLIC_KEY`);
+ * - `enclavePcrSets`: the accepted enclave builds, the same as the sealing key policy's
+ *   (`VETTID_ENCLAVE_PCR_SETS`, JSON `[{"id", "pcrs": {"0": hex, …}}]`).
+ */
+export type BackendSetting = "natsAccountPublicKey" | "enclavePcrSets";
+
 /** Access to one bucket, limited to a key prefix. */
 export interface BucketAccess {
   readonly access: Access;
@@ -51,6 +59,8 @@ export interface ResourceAccess {
   readonly secrets: readonly SecretKey[];
   /** Whether it connects to NATS (gets `VETTID_NATS_URLS`). */
   readonly nats: boolean;
+  /** Deployment settings it reads. */
+  readonly settings: readonly BackendSetting[];
 }
 
 /** One backend Lambda: a Connect service's unary methods behind the HTTP API. */
@@ -114,6 +124,7 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
     signingKeys: [],
     secrets: ["natsMemberSigningKey", "natsBackendUser"],
     nats: true,
+    settings: ["natsAccountPublicKey", "enclavePcrSets"],
     timeoutSeconds: ENROLLMENT_TIMEOUT_SECONDS,
     memoryMiB: DEFAULT_FUNCTION_MEMORY_MIB,
   },
@@ -130,6 +141,7 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
     signingKeys: [],
     secrets: ["natsMemberSigningKey"],
     nats: true,
+    settings: ["natsAccountPublicKey"],
     timeoutSeconds: DEFAULT_FUNCTION_TIMEOUT_SECONDS,
     memoryMiB: DEFAULT_FUNCTION_MEMORY_MIB,
   },
@@ -151,6 +163,7 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
     signingKeys: [],
     secrets: [],
     nats: false,
+    settings: [],
     timeoutSeconds: DEFAULT_FUNCTION_TIMEOUT_SECONDS,
     memoryMiB: DEFAULT_FUNCTION_MEMORY_MIB,
   },
@@ -168,6 +181,7 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
     signingKeys: ["proposal"],
     secrets: [],
     nats: false,
+    settings: [],
     timeoutSeconds: DEFAULT_FUNCTION_TIMEOUT_SECONDS,
     memoryMiB: DEFAULT_FUNCTION_MEMORY_MIB,
   },
@@ -184,6 +198,7 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
     signingKeys: [],
     secrets: [],
     nats: false,
+    settings: [],
     timeoutSeconds: DEFAULT_FUNCTION_TIMEOUT_SECONDS,
     memoryMiB: DEFAULT_FUNCTION_MEMORY_MIB,
   },
@@ -211,12 +226,19 @@ export const BACKEND_WORKERS: BackendWorker = {
   signingKeys: ["proposal", "subscription"],
   secrets: ["natsBackendUser"],
   nats: true,
+  settings: [],
 };
 
 /** `VETTID_ENVIRONMENT`: the environment name (`tableName(environment, …)` gives every table). */
 export const ENV_ENVIRONMENT = "VETTID_ENVIRONMENT";
 /** `VETTID_NATS_URLS`: comma-separated NATS server URLs (`tls://host:443`). */
 export const ENV_NATS_URLS = "VETTID_NATS_URLS";
+
+/** The environment variable of each deployment setting. */
+export const SETTING_ENV_NAMES: Readonly<Record<BackendSetting, string>> = {
+  natsAccountPublicKey: "VETTID_NATS_ACCOUNT_PUBLIC_KEY",
+  enclavePcrSets: "VETTID_ENCLAVE_PCR_SETS",
+};
 
 /** `VETTID_TABLE_<NAME>` for a table: `enrollmentSessions` → `VETTID_TABLE_ENROLLMENT_SESSIONS`. */
 export function tableEnvName(table: TableKey): string {
@@ -250,6 +272,7 @@ export interface BackendResourceNames {
   readonly bucketNames: Readonly<Record<BucketKey, string>>;
   readonly signingKeyArns: Readonly<Record<SigningKeyKey, string>>;
   readonly secretArns: Readonly<Record<SecretKey, string>>;
+  readonly settings: Readonly<Record<BackendSetting, string>>;
 }
 
 /**
@@ -271,6 +294,7 @@ export function backendEnvironment(
   }
   for (const key of access.signingKeys) env[signingKeyEnvName(key)] = names.signingKeyArns[key];
   for (const secret of access.secrets) env[secretEnvName(secret)] = names.secretArns[secret];
+  for (const setting of access.settings) env[SETTING_ENV_NAMES[setting]] = names.settings[setting];
   return env;
 }
 

@@ -59,6 +59,8 @@ export interface EnvironmentConfig {
   readonly nats: {
     /** DNS name apps and services connect to (`tls://{publicHostname}:443`); the TLS certificate's name. */
     readonly publicHostname: string;
+    /** Public key (`A…`) of the VETTID account member users belong to (from `server/nats-auth`). */
+    readonly accountPublicKey: string;
     /** Container image of nats-server (pin a version, ideally a digest). */
     readonly image: string;
     /** Cluster size: 1 (dev) or an odd number of 3 or more (prod). */
@@ -199,6 +201,7 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const LABEL = /^[A-Za-z0-9._-]{1,40}$/;
+const ACCOUNT_NKEY = /^A[A-Z2-7]{55}$/;
 const IMAGE = /^[a-z0-9./_:@-]{1,255}$/;
 
 /** Collects problems with a path prefix while reading an untyped object. */
@@ -456,9 +459,15 @@ export function parseEnvironmentConfig(name: string, environments: unknown): Env
   };
 
   const s = r.object("nats");
-  s?.only(["publicHostname", "image", "nodeCount", "cpu", "memoryMiB"]);
+  s?.only(["publicHostname", "accountPublicKey", "image", "nodeCount", "cpu", "memoryMiB"]);
   const nats = {
     publicHostname: s?.string("publicHostname", HOSTNAME, "a lowercase DNS name") ?? "",
+    accountPublicKey:
+      s?.string(
+        "accountPublicKey",
+        ACCOUNT_NKEY,
+        "a NATS account public key (A + 55 base32 characters)",
+      ) ?? "",
     image: s?.string("image", IMAGE, "a container image reference") ?? "",
     nodeCount: s?.integer("nodeCount", 1, 9) ?? 1,
     cpu: s?.integer("cpu", 256, 4096) ?? 256,

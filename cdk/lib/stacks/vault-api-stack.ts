@@ -76,6 +76,15 @@ export function backendResourceNames(
     } satisfies Record<BucketKey, string>,
     signingKeyArns: map(resources.signingKeys, (k, _n: SigningKeyKey) => k.keyArn),
     secretArns: map(resources.secrets, (s, _n: SecretKey) => s.secretArn),
+    settings: {
+      natsAccountPublicKey: config.nats.accountPublicKey,
+      enclavePcrSets: JSON.stringify(
+        config.attestation.measurements.map((m) => ({
+          id: m.label,
+          pcrs: { "0": m.imageSha384, ...m.pcrs },
+        })),
+      ),
+    },
   };
 }
 
