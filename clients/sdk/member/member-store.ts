@@ -22,6 +22,10 @@ export const MEMBER_KEYS = {
   deviceKey: "member.device-key",
   /** The app's copy of the unused UTK pool (`ReplenishUtksResponse.utks`, protobuf binary). */
   utkPool: "member.utk-pool",
+  /** This installation's device id (a random UUID made once), UTF-8 (BootstrapRequest.device). */
+  deviceId: "member.device-id",
+  /** The X25519 secret the vault seals push events to (BootstrapRequest.event_public_key). */
+  eventKey: "member.event-key",
 } as const;
 
 /** What a member's device keeps, over one {@link SecureStorage}. */
