@@ -131,12 +131,6 @@ export class InfrastructureStack extends Stack {
       bucketName: named("accessLogs"),
       versioned: false,
     }).bucket;
-    suppress(this.accessLogsBucket, [
-      [
-        "AwsSolutions-S1",
-        "This is the server access log bucket; logging it into itself would loop.",
-      ],
-    ]);
     const accessLogs = this.accessLogsBucket;
     this.buckets = {
       vaultBlobs: new ProtectedBucket(this, "VaultBlobs", {

@@ -35,6 +35,12 @@ export interface WorkersStackProps extends StackProps {
   readonly worker?: BackendWorker;
 }
 
+/** Where the app image keeps the operators' pinned control keys (`cdk/docker/app.Dockerfile`). */
+export const OPERATOR_KEYS_FILE = "/app/config/operator-keys";
+
+/** `VETTID_OPERATOR_KEYS_FILE`: the workers verify operator control commands with these keys. */
+export const ENV_OPERATOR_KEYS_FILE = "VETTID_OPERATOR_KEYS_FILE";
+
 /** The container's command: the workers' entry, bundled into the app image (`cdk/docker/app.Dockerfile`). */
 export const WORKERS_COMMAND: readonly string[] = [
   "node",
@@ -80,7 +86,10 @@ export class WorkersStack extends Stack {
       image: ContainerImage.fromEcrRepository(props.repository, config.release.version),
       essential: true,
       command: [...WORKERS_COMMAND],
-      environment: backendEnvironment(worker, backendResourceNames(this, config, resources)),
+      environment: {
+        ...backendEnvironment(worker, backendResourceNames(this, config, resources)),
+        [ENV_OPERATOR_KEYS_FILE]: OPERATOR_KEYS_FILE,
+      },
       readonlyRootFilesystem: true,
       user: "node",
       logging: LogDrivers.awsLogs({ logGroup: logs, streamPrefix: "workers" }),
