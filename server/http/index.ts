@@ -1,0 +1,10 @@
+export { clientAddressKey } from "./client-address.js";
+export type { EdgeOptions, EdgeRequest } from "./edge-checks.js";
+export { checkEdge } from "./edge-checks.js";
+export { createErrorInterceptor } from "./error-interceptor.js";
+export { errorResponse } from "./error-response.js";
+export type { BufferedRequest, HttpApi, HttpApiOptions } from "./http-api.js";
+export { createHttpApi, readResponseBody } from "./http-api.js";
+export { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TIMEOUT_MS } from "./limits.js";
+export type { LocalHttpServer, LocalHttpServerOptions } from "./local-server.js";
+export { startLocalHttpServer } from "./local-server.js";

@@ -1,0 +1,8 @@
+export type { LocalBackend, LocalBackendOptions } from "./local-backend.js";
+export { startLocalBackend } from "./local-backend.js";
+export type { LocalStackState } from "./local-stack-state.js";
+export {
+  LOCAL_CONTROL_KEY_ID,
+  LOCAL_STATE_FILES,
+  loadOrCreateLocalStackState,
+} from "./local-stack-state.js";
