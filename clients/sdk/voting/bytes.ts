@@ -1,0 +1,50 @@
+import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
+
+/** Hex of `bytes`, lowercase. */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+  return out;
+}
+
+/** Bytes of lowercase or uppercase hex; undefined when `text` is not an even run of hex digits. */
+export function fromHex(text: string): Uint8Array | undefined {
+  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) return undefined;
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Standard base64 with padding (the protobuf JSON mapping of `bytes`). */
+export function toBase64(bytes: Uint8Array): string {
+  return base64Encode(bytes);
+}
+
+/** Bytes of base64 (standard or URL-safe); undefined for anything else. */
+export function fromBase64(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text) || text.length % 4 === 1) return undefined;
+  return base64Decode(text);
+}
+
+/** Whether two byte arrays hold the same bytes. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
+}
+
+/** Lexicographic byte order (negative, zero, positive), the order of vote hashes in a list. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** `ab12cd34…` — the first bytes of a hash in hex, for messages that name a vote. */
+export function shortHex(bytes: Uint8Array, length = 8): string {
+  return `${toHex(bytes.subarray(0, length))}…`;
+}
