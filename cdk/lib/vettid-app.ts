@@ -21,11 +21,24 @@ export interface VettidStacks {
   readonly monitoring: MonitoringStack;
 }
 
+/** Options of {@link addVettidStacks}. */
+export interface AddVettidStacksOptions {
+  /**
+   * Run cdk-nag (AwsSolutions) at synth. Default true; the app always does. Only tests that
+   * examine one stack's template turn it off, for speed (the whole-app test keeps it on).
+   */
+  readonly checks?: boolean;
+}
+
 /**
  * Adds one environment's stacks to `app`, wired together, with cdk-nag's AwsSolutions checks on
  * every stack and the `vettid:environment` tag on every resource.
  */
-export function addVettidStacks(app: App, config: EnvironmentConfig): VettidStacks {
+export function addVettidStacks(
+  app: App,
+  config: EnvironmentConfig,
+  options: AddVettidStacksOptions = {},
+): VettidStacks {
   const env: Environment = {
     region: config.region,
     ...(config.account === undefined ? {} : { account: config.account }),
@@ -84,6 +97,8 @@ export function addVettidStacks(app: App, config: EnvironmentConfig): VettidStac
     description: "VettID dashboard and alarms.",
   });
   Tags.of(app).add("vettid:environment", config.name);
-  Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
+  if (options.checks ?? true) {
+    Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
+  }
   return { infrastructure, network, vaultApi, nats, workers, nitro, monitoring };
 }

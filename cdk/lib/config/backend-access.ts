@@ -117,8 +117,11 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
     tables: {
       members: "readWrite",
       enrollmentSessions: "readWrite",
+      invitations: "readWrite",
       natsTokens: "readWrite",
       revocations: "read",
+      deviceProofNonces: "readWrite",
+      rateLimits: "readWrite",
     },
     buckets: {},
     signingKeys: [],
@@ -136,7 +139,13 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
     exportName: "handler",
     service: "vettid.enrollment.v1.MemberCredentialService",
     methods: ["RefreshNatsCredentials"],
-    tables: { members: "read", natsTokens: "readWrite", revocations: "read" },
+    tables: {
+      members: "read",
+      natsTokens: "readWrite",
+      revocations: "read",
+      deviceProofNonces: "readWrite",
+      rateLimits: "readWrite",
+    },
     buckets: {},
     signingKeys: [],
     secrets: ["natsMemberSigningKey"],
@@ -158,7 +167,12 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
       "CancelRecovery",
       "DownloadCredentialBackup",
     ],
-    tables: { credentialBackups: "readWrite", members: "readWrite" },
+    tables: {
+      credentialBackups: "readWrite",
+      members: "readWrite",
+      deviceProofNonces: "readWrite",
+      rateLimits: "readWrite",
+    },
     buckets: { backups: { access: "readWrite", prefix: "credential-backups/" } },
     signingKeys: [],
     secrets: [],
@@ -205,10 +219,11 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
 ];
 
 /**
- * The backend's NATS workers (`server/workers/main.ts`): vote intake (`Backend.votes`),
- * subscription statements (`Backend.subscriptions`, signed with the subscription key), the
- * control-command audit trail, and publication of vote lists once voting has ended (signed tree
- * head with the proposal key, the list to the vote-lists bucket).
+ * The backend's NATS workers (`server/workers/main.ts`): the control-command audit trail and the
+ * member revocations it applies (today); vote intake (`Backend.votes`), subscription statements
+ * (`Backend.subscriptions`, signed with the subscription key) and publication of vote lists once
+ * voting has ended (signed tree head with the proposal key, the list to the vote-lists bucket)
+ * as the voting work lands.
  */
 export const BACKEND_WORKERS: BackendWorker = {
   id: "workers",
@@ -216,11 +231,15 @@ export const BACKEND_WORKERS: BackendWorker = {
     "Backend NATS workers: vote intake, subscription statements, control audit, vote-list publication.",
   entry: "server/workers/main.ts",
   tables: {
+    // Control audit and the revocations it applies (server/workers/backend-workers.ts).
+    controlAudit: "readWrite",
+    revocations: "readWrite",
+    natsTokens: "read",
+    members: "readWrite",
+    // Vote intake and vote-list publication (the voting work).
     votes: "readWrite",
     proposals: "readWrite",
     voteLists: "readWrite",
-    members: "read",
-    controlAudit: "readWrite",
   },
   buckets: { voteLists: { access: "readWrite", prefix: "" } },
   signingKeys: ["proposal", "subscription"],
