@@ -142,7 +142,7 @@ describe("killed at random moments while rotating", () => {
       expect(current, `round ${round}: whole`).toEqual(testCredential(version));
       const versions = (await store.all()).map((c) => Number(c.cekVersion));
       expect(versions[0]).toBe(version);
-      versions.forEach((v, i) => expect(v).toBe(version - i));
+      for (const [i, v] of versions.entries()) expect(v).toBe(version - i);
     }
   }, 120_000);
 });

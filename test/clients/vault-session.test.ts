@@ -15,9 +15,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AttestationTrustStore } from "../../clients/sdk/attestation/index.js";
-import { sealCredentialMaterial } from "../../clients/sdk/enrollment/index.js";
 import { createMemberStore, type MemberStore } from "../../clients/sdk/member/index.js";
-import { createArgon2idParameters, hashPassword } from "../../clients/sdk/password/index.js";
 import {
   AttestationRefusedError,
   openVaultSession,
@@ -26,16 +24,13 @@ import {
   vaultLockedDetail,
 } from "../../clients/sdk/session/index.js";
 import { createFileSecureStorage } from "../../clients/sdk/storage/index.js";
-import { EnclaveAttestationService } from "../../gen/vettid/attestation/v1/attestation_service_pb.js";
 import { PcrSetSchema } from "../../gen/vettid/attestation/v1/pcr_pb.js";
-import { CredentialCreationMaterialSchema } from "../../gen/vettid/enrollment/v1/enrollment_pb.js";
 import { BootstrapNextStep } from "../../gen/vettid/vault/v1/bootstrap_pb.js";
 import { VaultState } from "../../gen/vettid/vault/v1/common_pb.js";
 import { PinCheckResult } from "../../gen/vettid/vault/v1/pin_pb.js";
-import { ProvisioningService } from "../../gen/vettid/vault/v1/provisioning_pb.js";
 import { SecretProtection, SecretsService } from "../../gen/vettid/vault/v1/secrets_pb.js";
-import { createNatsTransport, createRequestSealer, createRpcClient } from "../../rpc/index.js";
 import { type EnclaveStack, startEnclaveStack } from "../support/enclave-stack.js";
+import { createMemberVault, stackTrust } from "./vault-fixture.js";
 
 const PASSWORD = "correct horse battery staple";
 const PIN = "246810";
@@ -48,65 +43,12 @@ let connection: NatsConnection;
 let session: VaultSession;
 const ownerGuid = randomUUID();
 
-/** Creates the member's vault as EnrollFinalize does: sealed material relayed to the enclave. */
-async function createVault(): Promise<void> {
-  const backend = await stack.connect();
-  const nonce = crypto.getRandomValues(new Uint8Array(32));
-  const { evidence } = await createRpcClient(
-    EnclaveAttestationService,
-    createNatsTransport({ connection: backend }),
-  ).getAttestation({ nonce });
-  const { verifyAttestation } = await import("../../clients/sdk/attestation/index.js");
-  const verified = verifyAttestation(evidence?.attestationDocument ?? new Uint8Array(), {
-    ...trust,
-    expectedNonce: nonce,
-    requirePublicKey: true,
-  });
-  if (!verified.valid || verified.document.publicKey === undefined)
-    throw new Error(verified.detail);
-  const key = verified.document.publicKey;
-  const sessionId = randomUUID();
-  const parameters = createArgon2idParameters({ parallelism: 1 });
-  const sealed = await sealCredentialMaterial(
-    create(CredentialCreationMaterialSchema, {
-      enrollmentSessionId: sessionId,
-      attestationNonce: nonce,
-      passwordHash: await hashPassword(PASSWORD, parameters),
-      passwordParameters: parameters,
-    }),
-    key,
-    sessionId,
-  );
-  const created = await createRpcClient(
-    ProvisioningService,
-    createNatsTransport({ connection: backend, sealing: createRequestSealer(key) }),
-  ).createCredential({
-    enrollmentSessionId: sessionId,
-    attestationNonce: nonce,
-    sealedCredentialRequest: sealed,
-    ownerGuid,
-  });
-  if (created.credential === undefined) throw new Error("no credential");
-  await member.credentials.save(created.credential);
-}
-
 beforeAll(async () => {
   stack = await startEnclaveStack();
   directory = await mkdtemp(join(tmpdir(), "vettid-session-"));
-  const root = await stack.nsm.rootCertificate();
-  const { pcrs } = await stack.nsm.describePcrs();
-  trust = {
-    devRootSha256: root.fingerprintSha256,
-    allowDevRoot: true,
-    pcrSets: [
-      create(PcrSetSchema, {
-        id: "dev-build",
-        pcrs: Object.fromEntries(pcrs.filter((p) => p.index <= 2).map((p) => [p.index, p.value])),
-      }),
-    ],
-  };
+  trust = await stackTrust(stack);
   member = createMemberStore(await createFileSecureStorage(join(directory, "member")));
-  await createVault();
+  await createMemberVault({ stack, member, trust, password: PASSWORD, ownerGuid });
   connection = await stack.connect();
   session = await openVaultSession({ connection, member, trust, ownerGuid });
 }, 90_000);
