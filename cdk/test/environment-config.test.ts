@@ -142,6 +142,14 @@ describe("validation", () => {
     expect(found).toMatch(/logRetentionDays must be at least 365 in production/);
   });
 
+  it("agrees with the backend on what is production (names starting with prod)", () => {
+    expect(
+      problems("dev", (raw) => {
+        raw.production = true;
+      }).join(),
+    ).toMatch(/the backend treats "dev" as non-production/);
+  });
+
   it("checks Fargate sizes and availability zones against the region", () => {
     const found = problems("dev", (raw) => {
       raw.workers.cpu = 300;

@@ -388,6 +388,13 @@ export function parseEnvironmentConfig(name: string, environments: unknown): Env
   ]);
 
   const production = r.boolean("production");
+  // The backend treats environments named `prod…` as production (server/config): both must agree,
+  // or development options could be on where the infrastructure is production, or the reverse.
+  if (r.has("production") && production !== /^prod/.test(name)) {
+    problems.push(
+      `${r.at("production")} is ${production}, but the backend treats ${JSON.stringify(name)} as ${/^prod/.test(name) ? "production" : "non-production"} (names starting with "prod" are production)`,
+    );
+  }
   const regionText = typeof r.raw("region") === "string" ? String(r.raw("region")) : "";
   // vettid-{name}-{purpose}-{12-digit account}-{region} must fit S3's 63 characters.
   const bucketNameLength =
