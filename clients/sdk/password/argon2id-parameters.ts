@@ -27,8 +27,13 @@ export const ARGON2_VERSION = 0x13;
 export const DEFAULT_ARGON2ID_MEMORY_KIB = MIN_ARGON2ID_MEMORY_KIB;
 /** Passes the SDK chooses: 3, RFC 9106 §4's second recommended option. */
 export const DEFAULT_ARGON2ID_ITERATIONS = 3;
-/** Lanes the SDK chooses: 4, RFC 9106 §4's second recommended option. */
-export const DEFAULT_ARGON2ID_PARALLELISM = 4;
+/**
+ * Lanes the SDK chooses: 1. RFC 9106 §4 suggests 4, but libsodium's `crypto_pwhash` (what many
+ * iOS apps use, through Swift-Sodium) computes one lane only, and the parameters chosen at
+ * enrollment are the ones every later device must hash with (also after a restore onto another
+ * platform). One lane costs the same memory; it only forgoes multi-core speed on the device.
+ */
+export const DEFAULT_ARGON2ID_PARALLELISM = 1;
 /** Salt the SDK chooses: 16 random bytes (RFC 9106 §3.1: 128 bits suffice). */
 export const DEFAULT_ARGON2ID_SALT_BYTES = 16;
 
