@@ -125,7 +125,8 @@ describe("RFC 6962 / 9162 tree hash: transparency-dev/merkle vectors", () => {
       ];
       proof.forEach((_, i) => {
         const modified = proof.map((p) => p.slice());
-        (modified[i] as Uint8Array)[0] ^= 8;
+        const target = modified[i] as Uint8Array;
+        target[0] = (target[0] as number) ^ 8;
         probes.push([v.leafIndex, v.treeSize, root, leaf, modified, `modified proof[${i}] bit 3`]);
       });
       if (proof.length > 1) {

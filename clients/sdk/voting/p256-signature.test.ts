@@ -90,7 +90,7 @@ describe("keys and backend signatures", () => {
     expect(p256PointFromSpki(spki)).toEqual({ ok: true, point });
     expect(p256PointFromSpki(spki.subarray(1)).ok).toBe(false);
     const otherCurve = spki.slice();
-    otherCurve[25] ^= 1;
+    otherCurve[25] = (otherCurve[25] as number) ^ 1;
     expect(p256PointFromSpki(otherCurve).ok).toBe(false);
   });
   it("verifies under the right context only, with a pinned key only", () => {
