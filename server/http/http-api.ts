@@ -1,4 +1,6 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import {
+  Code,
   type ConnectRouter,
   type ConnectRouterOptions,
   createConnectRouter,
@@ -10,10 +12,12 @@ import type {
   UniversalServerRequest,
   UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
+import { parseContentType } from "@connectrpc/connect/protocol-connect";
 import { type Logger, silentLogger } from "../logging/index.js";
 import { clientAddressKey } from "./client-address.js";
 import { checkEdge, tooLarge } from "./edge-checks.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
+import { errorResponse } from "./error-response.js";
 import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TIMEOUT_MS } from "./limits.js";
 
 /** Options of {@link createHttpApi}. */
@@ -51,11 +55,7 @@ export interface HttpApi {
   /** The procedure paths served (`/vettid.enrollment.v1.EnrollmentService/EnrollStart`, …). */
   readonly procedures: ReadonlySet<string>;
   readonly maxRequestBytes: number;
-  /** The router options, for `connectNodeAdapter` (Connect protocol only, limits, interceptors). */
-  readonly routerOptions: ConnectRouterOptions;
-  /** The service registrations, for `connectNodeAdapter`. */
-  readonly routes: (router: ConnectRouter) => void;
-  /** Answers one request whose body is in memory (the Lambda adapter's path). */
+  /** Answers one request whose body is in memory (both adapters' path). */
   handle(request: BufferedRequest): Promise<UniversalServerResponse>;
 }
 
@@ -94,8 +94,6 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   return {
     procedures,
     maxRequestBytes,
-    routerOptions,
-    routes: options.routes,
     async handle(request) {
       const path = request.path.split("?", 1)[0] ?? "";
       const rejection = checkEdge(
@@ -107,6 +105,18 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
         return tooLarge(request.body.byteLength, maxRequestBytes);
       }
       const handler = handlers.get(path) as UniversalHandler;
+      // Connect reports a binary body that does not decode as `internal` (its serialization
+      // marks every binary parse error so); it is the caller's mistake: `invalid_argument`.
+      if (parseContentType(request.header.get("content-type"))?.binary === true) {
+        try {
+          fromBinary(handler.method.input, request.body);
+        } catch (error) {
+          return errorResponse(
+            Code.InvalidArgument,
+            `cannot decode message ${handler.method.input.typeName} from binary: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+      }
       const header = new Headers(request.header);
       header.set("content-length", String(request.body.byteLength));
       const universal: UniversalServerRequest = {
