@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BACKEND_FUNCTIONS, BACKEND_WORKERS } from "../lib/config/backend-access.js";
@@ -40,10 +42,40 @@ describe("the whole app", () => {
     }
   });
 
-  it("runs from cdk/ with the project's own TypeScript runner", () => {
+  it("runs bin/app.ts from cdk/ as the CLI does (a child process, offline, no account)", () => {
     expect(CDK_JSON.app).toBe("npx tsx bin/app.ts");
     expect(CDK_JSON.context["cli-telemetry"]).toBe(false);
-  });
+    const outdir = mkdtempSync(join(tmpdir(), "vettid-cdk-app-"));
+    const result = spawnSync(process.execPath, ["--import", "tsx", "bin/app.ts"], {
+      cwd: join(REPO_ROOT, "cdk"),
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CDK_OUTDIR: outdir,
+        // What the CLI passes; bundling skipped here (the Lambda bundles need the entry files).
+        CDK_CONTEXT_JSON: JSON.stringify({
+          "aws:cdk:bundling-stacks": [],
+          "vettid:environment": "prod",
+        }),
+      },
+    });
+    expect(result.stderr.split("\n").filter((l) => /error/i.test(l))).toEqual([]);
+    expect(result.status).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as {
+      artifacts: Record<string, { type: string }>;
+      missing?: unknown[];
+    };
+    const stacks = Object.entries(manifest.artifacts)
+      .filter(([, artifact]) => artifact.type === "aws:cloudformation:stack")
+      .map(([name]) => name);
+    expect(stacks.sort()).toEqual(
+      ["infrastructure", "monitoring", "nats", "network", "nitro", "vault-api", "workers"].map(
+        (concern) => stackName("prod", concern),
+      ),
+    );
+    expect(manifest.missing).toBeUndefined();
+  }, 180_000);
 });
 
 describe("entry points named in cdk/lib/config/backend-access.ts", () => {

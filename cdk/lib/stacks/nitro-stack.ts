@@ -3,7 +3,7 @@ import {
   AutoScalingGroup,
   type CfnAutoScalingGroup,
   GroupMetrics,
-  HealthCheck,
+  HealthChecks,
   Signals,
   UpdatePolicy,
 } from "aws-cdk-lib/aws-autoscaling";
@@ -183,7 +183,7 @@ export class NitroStack extends Stack {
       launchTemplate,
       minCapacity: config.nitro.minCapacity,
       maxCapacity: config.nitro.maxCapacity,
-      healthCheck: HealthCheck.ec2({ grace: HOST_SIGNAL_TIMEOUT }),
+      healthChecks: HealthChecks.ec2({ gracePeriod: HOST_SIGNAL_TIMEOUT }),
       // GroupInServiceInstances and friends, for the Monitoring stack's alarm.
       groupMetrics: [GroupMetrics.all()],
       signals: Signals.waitForAll({ timeout: HOST_SIGNAL_TIMEOUT }),
