@@ -164,7 +164,7 @@ export function readPcrSets(env: Environment): PcrSet[] {
           `${ENV_ENCLAVE_PCR_SETS}[${index}].pcrs.${key} must be PCR 0-31 → 96 lowercase hex digits`,
         );
       }
-      values[pcr] = Buffer.from(hex, "hex");
+      values[pcr] = new Uint8Array(Buffer.from(hex, "hex"));
     }
     return create(PcrSetSchema, { id, pcrs: values });
   });

@@ -32,7 +32,8 @@ export interface LazyNatsConnection {
  */
 export function createLazyNatsConnection(options: LazyNatsConnectionOptions): LazyNatsConnection {
   let current: Promise<NatsConnection> | undefined;
-  const creds = new TextEncoder().encode(options.creds);
+  // The creds parser needs the line break after the last marker, which secret text may have lost.
+  const creds = new TextEncoder().encode(`${options.creds.trimEnd()}\n`);
   return {
     async get() {
       const existing = current === undefined ? undefined : await current.catch(() => undefined);

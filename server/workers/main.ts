@@ -39,7 +39,8 @@ try {
   const connection = await connect({
     servers,
     name: `vettid-${common.environment}-workers`,
-    authenticator: credsAuthenticator(new TextEncoder().encode(creds)),
+    // The creds parser needs the line break after the last marker, which secret text may have lost.
+    authenticator: credsAuthenticator(new TextEncoder().encode(`${creds.trimEnd()}\n`)),
     maxReconnectAttempts: -1,
   });
   const workers = startBackendWorkers({

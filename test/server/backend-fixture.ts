@@ -272,7 +272,7 @@ export function apiGatewayEvent(
 }
 
 /** A Connect client HTTP function that hands each request to the Lambda handler as an event. */
-function lambdaHttpClient(handler: ApiGatewayHandler, sourceIp: string): UniversalClientFn {
+export function lambdaHttpClient(handler: ApiGatewayHandler, sourceIp: string): UniversalClientFn {
   return async (request) => {
     const chunks: Uint8Array[] = [];
     for await (const chunk of request.body ?? []) chunks.push(chunk);
