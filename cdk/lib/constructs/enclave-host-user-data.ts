@@ -212,6 +212,8 @@ export function enclaveHostUserData(o: EnclaveHostUserDataOptions): string {
     "RestartSec=2",
     "NoNewPrivileges=yes",
     "ProtectSystem=strict",
+    // tsx keeps its compile cache in the temporary directory: a private, writable one.
+    "PrivateTmp=yes",
     "ReadWritePaths=/var/lib/vettid /var/log/vettid /run/vettid",
     "[Install]",
     "WantedBy=multi-user.target",
