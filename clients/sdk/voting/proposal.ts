@@ -41,7 +41,12 @@ export interface VerifiedProposal {
 /** The outcome of {@link verifySignedProposal}. */
 export type ProposalVerification =
   | ({ readonly ok: true } & VerifiedProposal)
-  | { readonly ok: false; readonly problem: string };
+  | {
+      readonly ok: false;
+      /** `signature`: missing, unpinned key, wrong algorithm, bad signature; `payload`: signed but unusable. */
+      readonly stage: "signature" | "payload";
+      readonly problem: string;
+    };
 
 /**
  * Verifies a SignedProposal as proposal.proto prescribes: org signature first (pinned key,
@@ -53,7 +58,8 @@ export function verifySignedProposal(
   signed: SignedProposal | undefined,
   keys: TrustedKeys,
 ): ProposalVerification {
-  if (signed === undefined) return { ok: false, problem: "signed proposal is missing" };
+  if (signed === undefined)
+    return { ok: false, stage: "signature", problem: "signed proposal is missing" };
   const failure = backendSignatureFailure(
     {
       payload: signed.payload,
@@ -67,13 +73,16 @@ export function verifySignedProposal(
   if (failure !== undefined) {
     return {
       ok: false,
+      stage: "signature",
       problem: describeBackendSignatureFailure(failure, "proposal", signed.signingKeyId),
     };
   }
   const decoded = decodeStrict(ProposalPayloadSchema, signed.payload, "proposal payload");
-  if (!decoded.ok) return decoded;
+  if (!decoded.ok) return { ok: false, stage: "payload", problem: decoded.problem };
   const problem = proposalPayloadProblem(decoded.message);
-  if (problem !== undefined) return { ok: false, problem: `proposal payload: ${problem}` };
+  if (problem !== undefined) {
+    return { ok: false, stage: "payload", problem: `proposal payload: ${problem}` };
+  }
   return {
     ok: true,
     payload: decoded.message,
