@@ -171,6 +171,15 @@ export async function openMemberSession(flags: MemberFlags, io: CliIo): Promise<
         : { servers: flags.server.split(",").map((s) => s.trim()) }),
     });
   } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "AUTHORIZATION_VIOLATION" || code === "AUTHENTICATION_EXPIRED") {
+      throw new CliError(
+        `NATS refused the member's credentials (${code}): they may have expired; refresh them or enroll again`,
+        EXIT_CODES.failed,
+        "nats_auth",
+        { cause: error },
+      );
+    }
     throw new CliError(
       `cannot reach NATS: ${(error as Error).message}`,
       EXIT_CODES.unavailable,

@@ -390,7 +390,7 @@ async function sendCommand(
     command = buildControlCommand({
       target,
       action: built.action,
-      issuer: flags.issuer ?? userInfo().username,
+      issuer: flags.issuer ?? loginName(),
       ...(flags.reason === undefined ? {} : { reason: flags.reason }),
       ...(flags.ttl === undefined ? {} : { ttlMs: secondsArgument(flags.ttl, "--ttl") }),
     });
@@ -490,4 +490,13 @@ function describeResult(result: ControlCommandResult): string {
       : "";
   const detail = result.detail === "" ? "" : `: ${result.detail}`;
   return `  ${result.executorId} [${(Party[result.executor] ?? "?").toLowerCase()}] ${status}${reason}${detail}`;
+}
+
+/** The login name, for `--issuer`'s default (containers may have no user database entry). */
+function loginName(): string {
+  try {
+    return userInfo().username || "unknown-operator";
+  } catch {
+    return "unknown-operator";
+  }
 }
