@@ -1,148 +1,305 @@
 /**
- * `npm start` / `./run start`: the local stack. Today that is a real nats-server in operator mode
- * (JWT auth: a fresh operator and accounts, `server/nats-auth`) and the RPC services built so far —
- * the diagnostic echo (plain, served with a backend user) and the vault echo (sealed to a key made
- * at start-up, standing in for the enclave's attested key, served with a parent user). A member
- * whose device made its own nkey gets a member JWT and calls its vault, sealed; an operator user
- * calls the echo. Later issues add the enclave, the parent and the backend here. It runs until
- * Ctrl-C; `--once` stops after the checks (used by the tests).
+ * `npm start` / `./run start`: the local stack, from a fresh clone, in one command.
+ *
+ *   tsx scripts/start.ts [--port 4222] [--http-port 8080] [--dynamo-port 4567]
+ *                        [--state .local/stack] [--once] [--verbose]
+ *
+ * It starts, in order: dynalite (DynamoDB's API, data on disk in the state folder), a real
+ * nats-server in operator mode (the operator, accounts and keys kept in the state folder; the
+ * account JWT in force, with its revocations, read from the nats-accounts table), the enclave
+ * host (`startEnclave`: the supervisor and the parent as processes, dev NSM), and the backend
+ * (the HTTP API on a local port, the control audit worker holding the operator signing key, the
+ * diagnostic echo). It checks that each answers, prints what runs where, and runs until Ctrl-C,
+ * then stops everything in reverse order. A second start reuses the state folder: members,
+ * invitations, vaults and keys survive. `--once` stops after the checks (the tests use it).
  */
+import { readFile, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
+import { decode, fmtCreds } from "@nats-io/jwt";
 import { createUser } from "@nats-io/nkeys";
-import { bytesToHex } from "@noble/hashes/utils.js";
-import { connect, jwtAuthenticator } from "nats";
-import { EchoService, VaultEchoService } from "../gen/vettid/diagnostics/v1/echo_pb.js";
+import { randomBytes } from "@noble/hashes/utils.js";
+import { connect, credsAuthenticator } from "nats";
+import type { AttestationTrustStore } from "../clients/sdk/attestation/index.js";
+import { readOperatorKeys } from "../enclave/control/index.js";
+import { type EnclaveHost, startEnclaveHost } from "../enclave/host/index.js";
+import { createDevNsm } from "../enclave/nsm/index.js";
+import { createFilesystemBlobStore } from "../enclave/storage/index.js";
+import { PcrSetSchema } from "../gen/vettid/attestation/v1/pcr_pb.js";
+import { EchoService } from "../gen/vettid/diagnostics/v1/echo_pb.js";
+import { createNatsTransport, serveNats } from "../rpc/index.js";
+import { createEchoService } from "../server/diagnostics/index.js";
+import { issueInvitation } from "../server/enrollment/index.js";
 import {
-  createNatsTransport,
-  createRequestOpener,
-  createRequestSealer,
-  createSealingKeyPair,
-  serveNats,
-} from "../rpc/index.js";
-import { createEchoService, createVaultEchoService } from "../server/diagnostics/index.js";
+  type LocalStackState,
+  loadOrCreateLocalStackState,
+  startLocalBackend,
+  startLocalDynalite,
+} from "../server/local/index.js";
+import { createConsoleLogger, silentLogger } from "../server/logging/index.js";
+import { issueServiceUser, type ServiceRole } from "../server/nats-auth/index.js";
 import {
-  createMemberCredentialIssuer,
-  createNatsTrust,
-  issueServiceUser,
-  type ServiceRole,
-} from "../server/nats-auth/index.js";
+  createDynamoClient,
+  createInvitationsTable,
+  createNatsAccountsTable,
+  ensureTables,
+} from "../server/storage/index.js";
 import { startNatsServer } from "./lib/nats-server-process.js";
+
+// The AWS SDK warns on every start that its releases after January 2027 will need Node 22; the
+// project declares Node 20.19+, so the local stack keeps that notice out of its output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+/** Environment name of the local stack: its tables are `vettid-local-*`. */
+const ENVIRONMENT = "local";
+/** The local enclave's id (`Control.enclave.{id}`, the parent user's control subject). */
+const ENCLAVE_ID = "enclave-local-1";
 
 const { values: args } = parseArgs({
   options: {
     port: { type: "string", default: process.env.NATS_PORT ?? "4222" },
+    "http-port": { type: "string", default: process.env.VETTID_HTTP_PORT ?? "8080" },
+    "dynamo-port": { type: "string", default: process.env.VETTID_DYNAMO_PORT ?? "4567" },
+    state: { type: "string", default: process.env.VETTID_STATE_DIR ?? ".local/stack" },
     once: { type: "boolean", default: false },
+    verbose: { type: "boolean", default: false },
   },
 });
-const port = Number(args.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  console.error(`--port must be a port number, got ${JSON.stringify(args.port)}`);
-  process.exit(2);
+
+function port(name: string, value: string | undefined): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
+    console.error(
+      `--${name} must be a port number (0 for a free one), got ${JSON.stringify(value)}`,
+    );
+    process.exit(2);
+  }
+  return parsed;
+}
+const natsPort = port("port", args.port);
+const httpPort = port("http-port", args["http-port"]);
+const dynamoPort = port("dynamo-port", args["dynamo-port"]);
+
+/** What was started, stopped in reverse order. */
+const stops: (() => Promise<unknown>)[] = [];
+let stopping: Promise<void> | undefined;
+function shutdown(): Promise<void> {
+  stopping ??= (async () => {
+    for (const stop of stops.reverse())
+      await stop().catch((error: unknown) => console.error(error));
+  })();
+  return stopping;
 }
 
-const trust = await createNatsTrust();
-const nats = await startNatsServer({
-  config: trust.serverConfig(),
-  ...(port === 0 ? {} : { port }),
-});
+try {
+  const state = await loadOrCreateLocalStackState(args.state);
+  const fresh = !(await hasTables(state));
 
-/** Connects as a service user of the given role, with a key made here. */
-async function serviceUser(role: ServiceRole) {
-  const nkey = createUser();
-  const { jwt } = await issueServiceUser({
-    role,
-    userPublicKey: nkey.getPublicKey(),
-    accountPublicKey: trust.account.publicKey,
-    signingKey: trust.account.serviceSigningKey,
-    ...(role === "parent" ? { enclaveId: "local-enclave-1" } : {}),
-  });
-  return await connect({
-    servers: nats.url,
-    name: `vettid-local-${role}`,
-    authenticator: jwtAuthenticator(jwt, nkey.getSeed()),
-  });
-}
+  // 1. dynalite, data on disk in the state folder.
+  const dynalite = await startLocalDynalite({ path: state.path("dynamo"), port: dynamoPort });
+  stops.push(() => dynalite.close());
+  const client = createDynamoClient({ endpoint: dynalite.endpoint });
+  stops.push(async () => client.destroy());
+  const dynamo = { client, environment: ENVIRONMENT };
+  await ensureTables(client, ENVIRONMENT);
 
-const backend = await serviceUser("backend");
-const parent = await serviceUser("parent");
-const keyPair = await createSealingKeyPair();
-const servers = [
-  await serveNats({
-    connection: backend,
+  // 2. nats-server in operator mode, from the account JWT in force (revocations included).
+  const accounts = createNatsAccountsTable(dynamo);
+  const { trust } = state;
+  let stored = await accounts.get(trust.account.publicKey);
+  if (stored === undefined) {
+    stored = { jwt: trust.account.jwt, jwtId: decode(trust.account.jwt).jti };
+    await accounts.replace(trust.account.publicKey, stored, undefined, Date.now());
+  }
+  const nats = await startNatsServer({
+    config: trust.serverConfig(stored.jwt),
+    ...(natsPort === 0 ? {} : { port: natsPort }),
+  });
+  stops.push(() => nats.stop());
+
+  // 3. The enclave: supervisor and parent, the parent connecting as the parent user.
+  const parentCreds = await writeCreds(state, "parent", "parent.creds");
+  const operatorCreds = await writeCreds(state, "operator", "operator.creds");
+  const enclave = await startEnclave({
+    natsUrl: nats.url,
+    parentCredsFile: parentCreds,
+    stateDir: state.path("enclave"),
+    operatorKeysFile: state.operatorKeysFile,
+  });
+  stops.push(() => enclave.close());
+
+  // 4. The backend: HTTP API, control audit worker, diagnostics echo.
+  const logger = args.verbose ? createConsoleLogger("backend") : silentLogger;
+  const backend = await startLocalBackend({
+    natsUrl: nats.url,
+    trust,
+    dynamo,
+    blobs: createFilesystemBlobStore({ directory: state.path("blobs") }),
+    enclaveTrust: enclave.trust,
+    operatorKeys: await readOperatorKeys(state.operatorKeysFile),
+    accountTokenKey: state.accountTokenKey,
+    httpPort,
+    logger,
+    onRecoveryNotice: (notice) =>
+      console.log(
+        `recovery notice for ${notice.ownerGuid}: recovery ${notice.recoveryId}, cancel token ${Buffer.from(notice.cancelToken).toString("base64url")}`,
+      ),
+  });
+  stops.push(() => backend.stop());
+  const echo = await serveNats({
+    connection: backend.connection,
     name: "vettid-diagnostics",
     routes: (router) => router.service(EchoService, createEchoService()),
-  }),
-  await serveNats({
-    connection: parent,
-    name: "vettid-vault-echo",
-    routes: (router) => router.service(VaultEchoService, createVaultEchoService()),
-    sealing: createRequestOpener(keyPair),
-  }),
-];
+  });
+  stops.push(() => echo.close());
 
-// Check both paths end to end, as an app and an operator would call them. The member's device
-// makes its own nkey; only the public key goes to the issuer, as in enrollment.
-const memberGuid = "00000000-0000-4000-8000-000000000001";
-const device = createUser();
-const issuer = createMemberCredentialIssuer({
-  accountPublicKey: trust.account.publicKey,
-  signingKey: trust.account.memberSigningKey,
-  serverUrls: [nats.url],
-});
-const { credentials } = await issuer.issue(memberGuid, device.getPublicKey());
-const member = await connect({
-  servers: nats.url,
-  name: "vettid-local-member",
-  authenticator: jwtAuthenticator(credentials.userJwt, device.getSeed()),
-});
-const operator = await serviceUser("operator");
-const echo = createClient(EchoService, createNatsTransport({ connection: operator }));
-const vault = createClient(
-  VaultEchoService,
-  createNatsTransport({
-    connection: member,
-    subjectValues: { owner_guid: memberGuid },
-    sealing: createRequestSealer(keyPair.publicKey),
-  }),
-);
-const plain = await echo.echo({ text: "hello over NATS" });
-const sealed = await vault.vaultEcho({ echo: { text: "hello, sealed" } });
-await member.close();
-await operator.close();
+  // Checks: each part answers as its users will call it.
+  const operator = await connect({
+    servers: nats.url,
+    name: "vettid-local-operator-check",
+    authenticator: credsAuthenticator(await readFile(operatorCreds)),
+  });
+  const plain = await createClient(EchoService, createNatsTransport({ connection: operator })).echo(
+    { text: "hello over NATS" },
+  );
+  await operator.close();
+  const attested = await backend.enclave.getAttestation(randomBytes(32));
+  const probe = await fetch(`${backend.url}/vettid.enrollment.v1.EnrollmentService/EnrollStart`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  const probeCode = ((await probe.json()) as { code?: string }).code;
+  const invitation = await issueInvitation(createInvitationsTable(dynamo));
 
-console.log(
-  [
-    "VettID local stack is up.",
-    `  NATS            ${nats.url} (operator mode: JWT users only)`,
-    "  services        vettid-diagnostics (Diagnostics.echo.*), vettid-vault-echo (OwnerSpace.*.forVault.sealed)",
-    `  sealing key     ${bytesToHex(keyPair.publicKey)} (X25519, made at start-up; dev stand-in for the enclave's attested key)`,
-    `  checked         Echo as an operator user -> "${plain.text}"`,
-    `                  sealed VaultEcho as member ${memberGuid} (member JWT, device-held key) -> "${sealed.echo?.text}"`,
-    "  discover        `nats micro ls` needs a user: the local stack makes its keys afresh at each start",
-  ].join("\n"),
-);
+  const where = (path: string) => {
+    const shown = relative(process.cwd(), path);
+    return shown === "" ? "." : shown.startsWith("..") ? path : shown;
+  };
+  console.log(
+    [
+      "VettID local stack is up.",
+      `  state           ${where(state.dir)} (${fresh ? "created" : "reused"}: keys, tables, blobs, vaults; delete it to start afresh)`,
+      `  NATS            ${nats.url} (operator mode: JWT users only; account ${trust.account.publicKey.slice(0, 12)}…)`,
+      `  DynamoDB        ${dynalite.endpoint} (dynalite, data in ${where(state.path("dynamo"))}; tables vettid-${ENVIRONMENT}-*)`,
+      `  HTTP API        ${backend.url} (Connect, JSON or protobuf: POST /vettid.enrollment.v1.EnrollmentService/EnrollStart …; docs/http-api.md)`,
+      `  enclave         ${attested.enclaveId} (supervisor and parent processes, dev NSM in ${where(enclave.host.nsmStateDir)})`,
+      "  workers         control audit (Control.*.command, Control.result.*) and member token revocation",
+      `  invitation      ${invitation.code} (new at each start, valid until ${new Date(invitation.expiresAtMs).toISOString()})`,
+      `  operator        vettid control … --nats-url ${nats.url} --creds ${where(operatorCreds)} --key ${where(state.controlKeyFile)} --key-id ${state.controlKeyId}`,
+      `  checked         Echo as an operator user -> "${plain.text}"`,
+      `                  enclave attestation verified by the backend (dev root, measured PCRs: ${attested.matchedPcrSetId}) -> ${attested.enclaveId}`,
+      `                  HTTP API: EnrollStart {} -> ${probe.status} ${probeCode}`,
+    ].join("\n"),
+  );
 
-async function shutdown(): Promise<void> {
-  for (const server of servers) await server.close();
-  await backend.close();
-  await parent.close();
-  await nats.stop();
+  if (args.once) {
+    await shutdown();
+  } else {
+    console.log("Press Ctrl-C to stop.");
+    const stop = () => {
+      console.log("Stopping…");
+      shutdown().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  }
+} catch (error) {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  await shutdown();
+  process.exit(1);
 }
 
-if (args.once) {
-  await shutdown();
-} else {
-  console.log("Press Ctrl-C to stop.");
-  const stop = () => {
-    shutdown().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
+/** Whether dynalite's store already exists in the state folder (a second start). */
+async function hasTables(state: LocalStackState): Promise<boolean> {
+  const { readdir } = await import("node:fs/promises");
+  return (await readdir(state.path("dynamo"))).length > 0;
+}
+
+/** Issues a service user and writes its `.creds` file (0600) into the state folder. */
+async function writeCreds(
+  state: LocalStackState,
+  role: ServiceRole,
+  file: string,
+): Promise<string> {
+  const key = createUser();
+  const { jwt } = await issueServiceUser({
+    role,
+    userPublicKey: key.getPublicKey(),
+    accountPublicKey: state.trust.account.publicKey,
+    signingKey: state.trust.account.serviceSigningKey,
+    ...(role === "parent" ? { enclaveId: ENCLAVE_ID } : {}),
+  });
+  const path = join(state.path("creds"), file);
+  await writeFile(path, fmtCreds(jwt, key), { mode: 0o600 });
+  return path;
+}
+
+/** The started enclave and what the backend must trust to accept its attestation. */
+interface LocalEnclave {
+  readonly host: EnclaveHost;
+  readonly trust: AttestationTrustStore;
+  close(): Promise<void>;
+}
+
+/**
+ * The enclave step: starts the enclave host (`enclave/host`: supervisor and parent processes, the
+ * parent connecting to `natsUrl` with the parent user's creds file), then pins what its dev NSM
+ * attests: the dev root in its state folder and the PCRs measured from this checkout (the same
+ * code the supervisor runs), as an app pins a release's.
+ */
+async function startEnclave(options: {
+  readonly natsUrl: string;
+  readonly parentCredsFile: string;
+  readonly stateDir: string;
+  readonly operatorKeysFile: string;
+}): Promise<LocalEnclave> {
+  const output: string[] = [];
+  const host = await startEnclaveHost({
+    natsUrl: options.natsUrl,
+    parentCredsFile: options.parentCredsFile,
+    stateDir: options.stateDir,
+    enclaveId: ENCLAVE_ID,
+    operatorKeysFile: options.operatorKeysFile,
+    onOutput: (who, line) => {
+      if (args.verbose) process.stderr.write(`[${who}] ${line}\n`);
+      else if (output.push(`[${who}] ${line}`) > 50) output.shift();
+    },
+  }).catch((error: unknown) => {
+    process.stderr.write(`${output.slice(-20).join("\n")}\n`);
+    throw error;
+  });
+  try {
+    // The same state folder gives the same root (loaded, or made once: first writer wins), and
+    // the same checkout the same PCRs as the supervisor's dev NSM.
+    const nsm = createDevNsm({ stateDir: host.nsmStateDir });
+    const measured = await nsm.describePcrs();
+    return {
+      host,
+      trust: {
+        pcrSets: [
+          create(PcrSetSchema, {
+            id: "local-checkout",
+            pcrs: Object.fromEntries(
+              measured.pcrs.filter((p) => p.index <= 2).map((p) => [p.index, p.value]),
+            ),
+          }),
+        ],
+        devRootSha256: (await nsm.rootCertificate()).fingerprintSha256,
+        allowDevRoot: true,
       },
-    );
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+      close: () => host.close(),
+    };
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
 }

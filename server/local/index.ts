@@ -1,5 +1,7 @@
 export type { LocalBackend, LocalBackendOptions } from "./local-backend.js";
 export { startLocalBackend } from "./local-backend.js";
+export type { LocalDynalite, LocalDynaliteOptions } from "./local-dynalite.js";
+export { startLocalDynalite } from "./local-dynalite.js";
 export type { LocalStackState } from "./local-stack-state.js";
 export {
   LOCAL_CONTROL_KEY_ID,

@@ -3,9 +3,8 @@
  * a free loopback port, in memory or on disk. The backend's DynamoDB code runs against it through
  * the same SDK client it uses against AWS.
  */
-import type { Server } from "node:http";
-import { createRequire } from "node:module";
 import type { DynamoDB } from "@aws-sdk/client-dynamodb";
+import { startLocalDynalite } from "../../server/local/local-dynalite.js";
 import { createDynamoClient } from "../../server/storage/dynamo-client.js";
 
 /** A running dynalite and a client for it. */
@@ -24,31 +23,16 @@ export interface DynaliteOptions {
   readonly path?: string;
 }
 
-type DynaliteFactory = (options: Record<string, unknown>) => Server;
-const dynalite = createRequire(import.meta.url)("dynalite") as DynaliteFactory;
-
 /** Starts dynalite on a free port (tables are ACTIVE at once) and resolves once it listens. */
 export async function startDynalite(options: DynaliteOptions = {}): Promise<DynaliteHandle> {
-  const server = dynalite({
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    ...(options.path === undefined ? {} : { path: options.path }),
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address !== "object") throw new Error("dynalite has no port");
-  const endpoint = `http://127.0.0.1:${address.port}`;
-  const client = createDynamoClient({ endpoint });
+  const server = await startLocalDynalite(options.path === undefined ? {} : { path: options.path });
+  const client = createDynamoClient({ endpoint: server.endpoint });
   return {
-    endpoint,
+    endpoint: server.endpoint,
     client,
     async stop() {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }
