@@ -108,7 +108,6 @@ export async function trustFrom(flags: MemberFlags, save = false): Promise<Attes
     }
   }
   const trust: TrustFile = { ...stored, ...given };
-  if (save) await writeFile(path, `${JSON.stringify(trust, null, 2)}\n`, { mode: 0o600 });
   if (trust.pcrs !== undefined && trust.anyPcrs !== true) {
     for (const index of ["0", "1", "2"]) {
       if (trust.pcrs[index] === undefined) throw usageError(`--pcr must include PCR${index}`);
@@ -119,6 +118,8 @@ export async function trustFrom(flags: MemberFlags, save = false): Promise<Attes
       "say which enclave builds to trust: --pcr 0=… --pcr 1=… --pcr 2=… (or --any-pcrs in development)",
     );
   }
+  // Saved only once complete, so later commands never find half a configuration.
+  if (save) await writeFile(path, `${JSON.stringify(trust, null, 2)}\n`, { mode: 0o600 });
   return {
     ...(trust.devRootSha256 === undefined
       ? {}
