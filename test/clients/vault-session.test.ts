@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AttestationTrustStore } from "../../clients/sdk/attestation/index.js";
@@ -99,7 +99,7 @@ describe("a vault session", () => {
   });
 
   it("stores and reads a standard secret with typed sealed calls", async () => {
-    const secrets = session.client(SecretsService);
+    const secrets = createClient(SecretsService, session.transport);
     const put = await secrets.putSecret({
       name: "wifi",
       value: new TextEncoder().encode("hunter2"),

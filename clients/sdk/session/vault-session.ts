@@ -1,6 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import type { Client, Interceptor } from "@connectrpc/connect";
+import type { Client, Interceptor, Transport } from "@connectrpc/connect";
 import { x25519 } from "@noble/curves/ed25519.js";
 import type { NatsConnection } from "nats";
 import {
@@ -94,6 +94,11 @@ export interface VaultSession {
   readonly connection: NatsConnection;
   /** The attested enclave key calls are sealed to now (it changes after a re-attestation). */
   readonly enclave: AttestedEnclaveKey;
+  /**
+   * The sealed NATS transport to the vault, for `createClient(SecretsService, session.transport)`
+   * (what {@link VaultSession.client} does, with cancellation on early `break` added).
+   */
+  readonly transport: Transport;
   /**
    * A typed client for any vault service (`session.client(SecretsService).listSecrets({})`): calls
    * are sealed to the attested key, and re-attested once if the enclave restarted meanwhile.
@@ -223,6 +228,7 @@ export async function openVaultSession(options: VaultSessionOptions): Promise<Va
   const session: VaultSession = {
     ownerGuid,
     connection,
+    transport,
     get enclave() {
       return enclave;
     },
