@@ -20,6 +20,12 @@ import type { EnclaveGateway, VerifiedAttestation } from "./enclave-gateway.js";
  */
 export const DEFAULT_ENCLAVE_CALL_TIMEOUT_MS = 10_000;
 
+/**
+ * Sealed provisioning clients kept, one per attested enclave key: keys change only when an enclave
+ * restarts, and a handful covers a rolling restart of a fleet.
+ */
+export const DEFAULT_PROVISIONING_CLIENT_CACHE = 16;
+
 /** Options of {@link createNatsEnclaveGateway}. */
 export interface NatsEnclaveGatewayOptions {
   /** A NATS connection of the backend user (it may publish to `Enclave.attestation` / `Enclave.sealed`). */
@@ -113,8 +119,7 @@ export function createNatsEnclaveGateway(options: NatsEnclaveGatewayOptions): En
       if (client === undefined) {
         client = provisioningClient(sealingPublicKey);
         provisioning.set(id, client);
-        // Keys change only when an enclave restarts; keep the cache small all the same.
-        if (provisioning.size > 16) {
+        if (provisioning.size > DEFAULT_PROVISIONING_CLIENT_CACHE) {
           const oldest = provisioning.keys().next().value;
           if (oldest !== undefined) provisioning.delete(oldest);
         }
