@@ -9,6 +9,7 @@ import {
   ControlCommandStatus,
   RejectionReason,
 } from "../../gen/vettid/control/v1/command_pb.js";
+import { VaultEchoService } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
 import { Party } from "../../gen/vettid/options/v1/options_pb.js";
 import { BootstrapService } from "../../gen/vettid/vault/v1/bootstrap_pb.js";
 import { CredentialService } from "../../gen/vettid/vault/v1/credential_pb.js";
@@ -24,6 +25,7 @@ import {
   type SealingKeyPair,
 } from "../../rpc/sealing/index.js";
 import { type NatsRpcServer, serveNats } from "../../rpc/server/index.js";
+import { createVaultEchoService } from "../../server/diagnostics/vault-echo-service.js";
 import {
   type ArrivalScope,
   createControlVerifier,
@@ -140,6 +142,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       router.service(SecretsService, createSecretsService(access));
       router.service(StatusService, createStatusService(access));
       router.service(ProvisioningService, createProvisioningService(access, sealingKey));
+      router.service(VaultEchoService, createVaultEchoService());
       router.service(EnclaveAttestationService, attestation.enclave);
       router.service(VaultAttestationService, attestation.vault);
     },

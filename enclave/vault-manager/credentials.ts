@@ -92,7 +92,10 @@ export function requireArgon2idParameters(
   if (parameters.outputLength !== 32) problems.push("output_length not 32");
   if (parameters.version !== 19) problems.push("version not 19");
   if (problems.length > 0) {
-    throw new ConnectError(`${field}: ${problems.join(", ")}`, Code.InvalidArgument);
+    throw new ConnectError(
+      `${field} are below the minimums or malformed: ${problems.join(", ")}`,
+      Code.InvalidArgument,
+    );
   }
   return parameters;
 }

@@ -1,7 +1,7 @@
 /**
  * The backend as the integration tests run it, all real: nats-server in operator mode, dynalite
  * on a free port (tables created from server/storage/tables.ts), credential backups in a
- * directory, the enclave stand-in serving attestation and provisioning over NATS as a parent
+ * directory, the real enclave (supervisor and parent, in-process) serving attestation and provisioning over NATS as a parent
  * user, and the backend (`startLocalBackend`: HTTP API, control audit worker, revocations). Each
  * test reaches the HTTP services through the local HTTP server and through the Lambda adapter.
  */
@@ -38,8 +38,8 @@ import {
   tableName,
 } from "../../server/storage/index.js";
 import { type DynaliteHandle, startDynalite } from "../support/dynalite.js";
-import { type EnclaveStandIn, startEnclaveStandIn } from "../support/enclave-stand-in.js";
 import { type NatsServerHandle, startNatsServer } from "../support/nats-server.js";
+import { startTestEnclave, type TestEnclave } from "../support/test-enclave.js";
 import { type AppClients, appClients } from "./member-app.js";
 
 /** The two ways the HTTP API is served. */
@@ -65,7 +65,7 @@ export interface BackendFixture {
   readonly dynalite: DynaliteHandle;
   readonly dynamo: DynamoContext;
   readonly trust: NatsTrust;
-  readonly enclave: EnclaveStandIn;
+  readonly enclave: TestEnclave;
   readonly backend: LocalBackend;
   readonly lambda: ApiGatewayHandler;
   /** The operator's control key, pinned by the audit worker as `test-operator`. */
@@ -108,7 +108,7 @@ export async function startBackendFixture(
       userPublicKey: key.getPublicKey(),
       accountPublicKey: trust.account.publicKey,
       signingKey: trust.account.serviceSigningKey,
-      ...(role === "parent" ? { enclaveId: "enclave-stand-in-1" } : {}),
+      ...(role === "parent" ? { enclaveId: "enclave-test-1" } : {}),
     });
     const connection = await connect({
       servers: nats.url,
@@ -118,7 +118,7 @@ export async function startBackendFixture(
     return connection;
   };
 
-  const enclave = await startEnclaveStandIn(await serviceConnection("parent"));
+  const enclave = await startTestEnclave(await serviceConnection("parent"));
   const controlKey = controlKeyFromSeed(
     "test-operator",
     crypto.getRandomValues(new Uint8Array(32)),

@@ -1,6 +1,6 @@
 /**
  * Enrollment end to end, through the local HTTP server and through the Lambda adapter: a real
- * nats-server in operator mode, dynalite, the enclave stand-in (real attestation documents, real
+ * nats-server in operator mode, dynalite, the real enclave (supervisor and parent; real attestation documents, real
  * HPKE), and the app's side of enrollment.proto's flow.
  */
 import { Code } from "@connectrpc/connect";
@@ -45,8 +45,9 @@ describe.each(TARGETS)("enrollment through the %s adapter", (target) => {
     const member = await enrollMember(clients, code, fixture.enclave.trust);
 
     // The enclave created the vault under the guid the backend assigned, with this identity.
-    const vault = fixture.enclave.vaults.get(member.ownerGuid);
-    expect(vault?.identityPublicKey).toEqual(member.credential.identityPublicKey);
+    expect(await fixture.enclave.identityPublicKey(member.ownerGuid)).toEqual(
+      member.credential.identityPublicKey,
+    );
     expect(member.credential.cekVersion).toBe(1n);
 
     // The backend recorded the member with the session's device key, and used the invitation.

@@ -2,7 +2,7 @@
  * The Lambda entry files themselves (`server/lambda/entries/`), as the CDK bundles them: their
  * configuration is read from environment variables at cold start, secrets from files (the
  * development form of the Secrets Manager references), and a whole enrollment runs through their
- * `handler`s against the real nats-server, dynalite and the enclave stand-in.
+ * `handler`s against the real nats-server, dynalite and the real enclave (supervisor and parent).
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -8,36 +8,21 @@ import { createUser } from "@nats-io/nkeys";
 import { connect, Events, jwtAuthenticator, type Msg, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaultEchoService } from "../../gen/vettid/diagnostics/v1/echo_pb.js";
-import {
-  createNatsTransport,
-  createRequestOpener,
-  createRequestSealer,
-  createRpcClient,
-  createSealingKeyPair,
-  type SealingKeyPair,
-  serveNats,
-} from "../../rpc/index.js";
-import { createVaultEchoService } from "../../server/diagnostics/index.js";
+import { createNatsTransport, createRequestSealer, createRpcClient } from "../../rpc/index.js";
 import { failure } from "../support/failure.js";
 import { type BackendFixture, startBackendFixture } from "./backend-fixture.js";
 import { type EnrolledMember, enrollMember } from "./member-app.js";
 
 let fixture: BackendFixture;
-let vaultKey: SealingKeyPair;
+let vaultKey: Uint8Array;
 let alice: EnrolledMember;
 let bob: EnrolledMember;
 const open: NatsConnection[] = [];
 
 beforeAll(async () => {
   fixture = await startBackendFixture();
-  // The vaults' side, as the parent relays it: a sealed vault echo for every member.
-  vaultKey = await createSealingKeyPair();
-  await serveNats({
-    connection: await fixture.serviceConnection("parent"),
-    routes: (router) => router.service(VaultEchoService, createVaultEchoService()),
-    sealing: createRequestOpener(vaultKey),
-    onProblem: () => {},
-  });
+  // The vaults' side is the real enclave (supervisor and parent): its sealed vault echo.
+  vaultKey = fixture.enclave.sealingPublicKey;
   alice = await enrollMember(
     fixture.clients("local"),
     await fixture.invite(),
@@ -69,7 +54,7 @@ function vault(connection: NatsConnection, ownerGuid: string) {
     createNatsTransport({
       connection,
       subjectValues: { owner_guid: ownerGuid },
-      sealing: createRequestSealer(vaultKey.publicKey),
+      sealing: createRequestSealer(vaultKey),
     }),
   );
 }
