@@ -24,6 +24,7 @@ import {
   PinAttemptStateSchema,
   VaultState,
 } from "../../gen/vettid/vault/v1/common_pb.js";
+import { VaultLockedDetailSchema } from "../../gen/vettid/vault/v1/errors_pb.js";
 import type { Nsm } from "../nsm/index.js";
 import type { BlobStore } from "../storage/index.js";
 import {
@@ -265,6 +266,8 @@ export class Vault {
       throw new ConnectError(
         "the vault is locked: unlock it with the PIN first",
         Code.FailedPrecondition,
+        undefined,
+        [{ desc: VaultLockedDetailSchema, value: { state: this.state, pin: this.pinAttempts() } }],
       );
     }
     return this.database;

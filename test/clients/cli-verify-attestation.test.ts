@@ -11,7 +11,7 @@ import { VECTOR_01, VECTOR_03_DEBUG } from "../../clients/sdk/attestation/testin
 import { createDevNsm } from "../../enclave/nsm/index.js";
 import { jsonOf, runVettid } from "./run-vettid.js";
 
-const VECTORS = new URL("../../../shared/vectors/nitro/", import.meta.url).pathname;
+const VECTORS = new URL("../../clients/sdk/attestation/testdata/", import.meta.url).pathname;
 const DOC_01 = join(VECTORS, "01_veracruz_euw1_2022-11-09.b64");
 const DOC_03 = join(VECTORS, "03_blocky_use1_2024-09-07_debug.b64");
 const AT_01 = "2022-11-09T23:00:00Z";

@@ -8,6 +8,7 @@ import {
 } from "../../gen/vettid/vault/v1/bootstrap_pb.js";
 import { VaultState } from "../../gen/vettid/vault/v1/common_pb.js";
 import { CredentialService } from "../../gen/vettid/vault/v1/credential_pb.js";
+import { VaultLockedDetailSchema } from "../../gen/vettid/vault/v1/errors_pb.js";
 import { PinCheckResult, PinService } from "../../gen/vettid/vault/v1/pin_pb.js";
 import { SecretProtection, SecretsService } from "../../gen/vettid/vault/v1/secrets_pb.js";
 import { StatusService } from "../../gen/vettid/vault/v1/status_pb.js";
@@ -62,6 +63,7 @@ describe("a member's vault, enroll-less bootstrap to cold load", () => {
     expect(stack.supervisor.registry.evict(member.ownerGuid)).toBe(true);
     const locked = await failure(secrets.getSecret({ secret: { case: "name", value: "bank" } }));
     expect(locked.code).toBe(Code.FailedPrecondition);
+    expect(locked.findDetails(VaultLockedDetailSchema)[0]?.state).toBe(VaultState.LOCKED);
 
     const unlock = await member.client(PinService).unlockVault({ pin: PIN });
     expect(unlock.result).toBe(PinCheckResult.ACCEPTED);

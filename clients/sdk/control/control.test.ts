@@ -24,10 +24,10 @@ import {
   signControlCommand,
 } from "./index.js";
 
-/** RFC 8032 §7.1's vectors, from the shared vectors beside the checkout. */
+/** RFC 8032 §7.1's vectors (test/vectors/crypto, copied from the shared vectors). */
 const RFC = JSON.parse(
   await readFile(
-    new URL("../../../../shared/vectors/crypto/rfc_vectors.json", import.meta.url),
+    new URL("../../../test/vectors/crypto/rfc_vectors.json", import.meta.url),
     "utf8",
   ),
 ) as {
