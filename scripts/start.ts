@@ -2,7 +2,7 @@
  * `npm start` / `./run start`: the local stack, from a fresh clone, in one command.
  *
  *   tsx scripts/start.ts [--port 4222] [--http-port 8080] [--dynamo-port 4567]
- *                        [--state .local/stack] [--once] [--verbose]
+ *                        [--state .local/stack] [--once] [--demo] [--verbose]
  *
  * It starts, in order: dynalite (DynamoDB's API, data on disk in the state folder), a real
  * nats-server in operator mode (the operator, accounts and keys kept in the state folder; the
@@ -11,8 +11,10 @@
  * (the HTTP API on a local port, the control audit worker holding the operator signing key, the
  * diagnostic echo). It checks that each answers, prints what runs where, and runs until Ctrl-C,
  * then stops everything in reverse order. A second start reuses the state folder: members,
- * invitations, vaults and keys survive. `--once` stops after the checks (the tests use it).
+ * invitations, vaults and keys survive. `--once` stops after the checks (the tests use it);
+ * `--demo` then runs a scripted member journey (scripts/lib/demo-journey.ts) and prints each step.
  */
+
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
@@ -46,6 +48,7 @@ import {
   createNatsAccountsTable,
   ensureTables,
 } from "../server/storage/index.js";
+import { runDemoJourney } from "./lib/demo-journey.js";
 import { startNatsServer } from "./lib/nats-server-process.js";
 
 // The AWS SDK warns on every start that its releases after January 2027 will need Node 22; the
@@ -64,6 +67,7 @@ const { values: args } = parseArgs({
     "dynamo-port": { type: "string", default: process.env.VETTID_DYNAMO_PORT ?? "4567" },
     state: { type: "string", default: process.env.VETTID_STATE_DIR ?? ".local/stack" },
     once: { type: "boolean", default: false },
+    demo: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -196,6 +200,16 @@ try {
       `                  HTTP API: EnrollStart {} -> ${probe.status} ${probeCode}`,
     ].join("\n"),
   );
+
+  if (args.demo) {
+    console.log("");
+    await runDemoJourney({
+      baseUrl: backend.url,
+      invitationCode: invitation.code,
+      trust: enclave.trust,
+      print: (line) => console.log(line),
+    });
+  }
 
   if (args.once) {
     await shutdown();

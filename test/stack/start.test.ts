@@ -7,17 +7,18 @@ import { expect, it } from "vitest";
 
 const run = promisify(execFile);
 
-it("`npm start` brings the whole local stack up, checks it, and a second start reuses its state", async () => {
+it("`npm start` brings the whole local stack up, checks it, and a second start reuses its state and runs the demo journey", async () => {
   const tsx = new URL("../../node_modules/.bin/tsx", import.meta.url).pathname;
   const script = new URL("../../scripts/start.ts", import.meta.url).pathname;
   const state = await mkdtemp(join(tmpdir(), "vettid-stack-"));
-  const start = async () =>
+  const start = async (...extra: string[]) =>
     (
       await run(
         tsx,
         [
           script,
           "--once",
+          ...extra,
           "--port",
           "0",
           "--http-port",
@@ -45,8 +46,12 @@ it("`npm start` brings the whole local stack up, checks it, and a second start r
     expect((await stat(join(state, "nats-trust.json"))).mode & 0o077).toBe(0);
     expect((await stat(join(state, "operator-control.key.pem"))).mode & 0o077).toBe(0);
 
-    const second = await start();
+    const second = await start("--demo");
     expect(second).toMatch(/state {11}\S+ \(reused:/);
+    // The demo journey ran against the reused stack, step by step, to the end.
+    expect(second).toMatch(/1\. enroll with the invitation .* — member [0-9a-f-]{36}/);
+    expect(second).toContain('read the secret back — "hunter2"');
+    expect(second).toContain("Demo done: member");
     const account = (text: string) => /account (A\w+)…/.exec(text)?.[1];
     expect(account(second)).toBe(account(first));
     expect(second).toMatch(/enclave attestation verified by the backend .* -> enclave-local-1/);
