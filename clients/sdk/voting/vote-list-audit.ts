@@ -96,6 +96,8 @@ export interface VoteListAuditor {
     valid:
       | { readonly choice: Choice; readonly votingPublicKey: Uint8Array }
       | { readonly problem: string },
+    /** SHA-256(0x00 || listedVoteHash) when the caller computed it already (worker threads). */
+    listedLeafHash?: Uint8Array,
   ): void;
   finish(): VoteListAuditReport;
 }
@@ -195,7 +197,7 @@ export function createVoteListAuditor(
   return {
     entryData,
     problem,
-    addEntry(index, listedVoteHash, outcome) {
+    addEntry(index, listedVoteHash, outcome, listedLeafHash) {
       entries++;
       const name = `entry ${index} (vote_hash ${listedVoteHash.length === MERKLE_HASH_BYTES ? shortHex(listedVoteHash) : "malformed"})`;
       if (listedVoteHash.length !== MERKLE_HASH_BYTES) {
@@ -206,7 +208,7 @@ export function createVoteListAuditor(
         }
         previous = listedVoteHash;
       }
-      merkle.append(leafHash(listedVoteHash, hash));
+      merkle.append(listedLeafHash ?? leafHash(listedVoteHash, hash));
       if ("problem" in outcome) {
         problem(`${name}: ${outcome.problem}`);
         return;
