@@ -1,6 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { randomBytes } from "@noble/hashes/utils.js";
 import {
   HOUR_MS,
@@ -152,7 +151,7 @@ export function castVote(input: CastVoteInput): CastVoteResult {
     if (payload.length > MAX_VOTE_PAYLOAD_BYTES) throw new Error("vote payload over 512 bytes");
     const signedVote = create(SignedVoteSchema, {
       payload,
-      votingSignature: ed25519.sign(signedMessage(VOTE_SIGNATURE_CONTEXT, payload), votingKey.seed),
+      votingSignature: votingKey.sign(signedMessage(VOTE_SIGNATURE_CONTEXT, payload)),
       enclaveCountersignature: input.countersigner.countersign(payload),
       enclaveKeyId: input.countersigner.keyId,
     });
@@ -166,6 +165,6 @@ export function castVote(input: CastVoteInput): CastVoteResult {
       signedAtMs: input.nowMs,
     };
   } finally {
-    votingKey.seed.fill(0);
+    votingKey.wipe();
   }
 }

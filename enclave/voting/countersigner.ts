@@ -1,3 +1,4 @@
+import { sign } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { decode, Tag } from "cbor2";
@@ -12,7 +13,7 @@ import {
   EnclaveVoteKeyCertificateSchema,
 } from "../../gen/vettid/voting/v1/vote_pb.js";
 import type { Nsm } from "../nsm/index.js";
-import { ED25519_SEED_BYTES } from "./voting-key.js";
+import { ED25519_SEED_BYTES, ed25519KeyFromSeed, ed25519PublicKey } from "./voting-key.js";
 
 /** The enclave's vote countersigning key and the certificate that binds it to an attestation. */
 export interface EnclaveVoteCountersigner {
@@ -41,7 +42,8 @@ export interface EnclaveVoteCountersigner {
  * lives as long as the enclave runs).
  *
  * `seed` is the private key (32 bytes), made by the caller at enclave start-up from the enclave's
- * CSPRNG and never stored or sent anywhere; default: a fresh one. The countersigner keeps it.
+ * CSPRNG and never stored or sent anywhere; default: a fresh one. The countersigner keeps it as a
+ * node:crypto key object (OpenSSL signs: about ten times noble's speed here).
  */
 export async function createEnclaveVoteCountersigner(
   nsm: Pick<Nsm, "attest">,
@@ -50,8 +52,8 @@ export async function createEnclaveVoteCountersigner(
   if (!(seed instanceof Uint8Array) || seed.length !== ED25519_SEED_BYTES) {
     throw new TypeError("the enclave countersigning key must be a 32-byte Ed25519 seed");
   }
-  const privateKey = seed.slice();
-  const publicKey = ed25519.getPublicKey(privateKey);
+  const privateKey = ed25519KeyFromSeed(seed);
+  const publicKey = ed25519PublicKey(privateKey);
   const document = await nsm.attest({ publicKey, userData: ENCLAVE_VOTE_KEY_USER_DATA });
   const keyId = enclaveKeyId(publicKey);
   const certificate = create(EnclaveVoteKeyCertificateSchema, {
@@ -65,7 +67,9 @@ export async function createEnclaveVoteCountersigner(
     publicKey,
     certificate,
     countersign(payload) {
-      return ed25519.sign(signedMessage(VOTE_COUNTERSIGNATURE_CONTEXT, payload), privateKey);
+      return new Uint8Array(
+        sign(null, signedMessage(VOTE_COUNTERSIGNATURE_CONTEXT, payload), privateKey),
+      );
     },
   };
 }

@@ -36,6 +36,7 @@ export {
   createVoteIntakeService,
   DEFAULT_INTAKE_CLOCK_SKEW_MS,
   DEFAULT_PROPOSAL_CACHE_MS,
+  DEFAULT_STORE_CONCURRENCY,
   MAX_VOTES_PER_BATCH,
   VOTE_INTAKE_MAX_REQUEST_BYTES,
 } from "./vote-intake-service.js";

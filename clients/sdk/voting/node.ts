@@ -10,3 +10,4 @@ export {
   readFileShared,
 } from "./parallel-audit.js";
 export { nodeSha256 } from "./sha256-node.js";
+export { trustKeysNode } from "./trusted-keys-node.js";

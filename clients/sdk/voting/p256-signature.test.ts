@@ -13,6 +13,7 @@ import {
 } from "./p256-signature.js";
 import { hex, readTestdata } from "./testing/vectors.js";
 import { backendSignatureFailure, trustKeys } from "./trusted-keys.js";
+import { trustKeysNode } from "./trusted-keys-node.js";
 
 interface Wycheproof {
   numberOfTests: number;
@@ -41,6 +42,19 @@ describe("Wycheproof ecdsa_secp256r1_sha256_test.json (DER, the format KMS retur
       const parsed = p256PointFromSpki(c.spki);
       if (!parsed.ok) return c.result === "valid";
       return verifyP256Der(hex(c.sig), hex(c.msg), parsed.point) !== (c.result === "valid");
+    });
+    expect(disagreements.map((c) => `${c.tcId} ${c.comment}`)).toEqual([]);
+  });
+  it("node:crypto behind the same DER check (trustKeysNode) agrees with every expected result", () => {
+    const disagreements = cases.filter((c) => {
+      let keys: ReturnType<typeof trustKeysNode>;
+      try {
+        keys = trustKeysNode([c.spki]);
+      } catch {
+        return c.result === "valid";
+      }
+      const id = keys.keyIds[0] as string;
+      return keys.verify(id, hex(c.sig), hex(c.msg)) !== (c.result === "valid");
     });
     expect(disagreements.map((c) => `${c.tcId} ${c.comment}`)).toEqual([]);
   });

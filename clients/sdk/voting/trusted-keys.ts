@@ -10,6 +10,11 @@ import { keyIdOfSpki, p256PointFromSpki, verifyP256Der } from "./p256-signature.
 export interface TrustedKeys {
   /** The raw P-256 point of the key with this id, or undefined. */
   point(keyId: string): Uint8Array | undefined;
+  /**
+   * Verifies a DER ECDSA P-256 / SHA-256 signature (high S accepted) over `message` with the key
+   * of this id; undefined when no key has this id.
+   */
+  verify(keyId: string, signature: Uint8Array, message: Uint8Array): boolean | undefined;
   /** Every pinned key id. */
   readonly keyIds: readonly string[];
 }
@@ -26,7 +31,14 @@ export function trustKeys(spkis: readonly Uint8Array[]): TrustedKeys {
     if (!parsed.ok) throw new TypeError(`trusted key ${index}: ${parsed.problem}`);
     points.set(keyIdOfSpki(spki), parsed.point);
   });
-  return { point: (keyId) => points.get(keyId), keyIds: [...points.keys()] };
+  return {
+    point: (keyId) => points.get(keyId),
+    verify(keyId, signature, message) {
+      const point = points.get(keyId);
+      return point === undefined ? undefined : verifyP256Der(signature, message, point);
+    },
+    keyIds: [...points.keys()],
+  };
 }
 
 /** A backend-signed object as every such message carries it (payload, signature, key id, algorithm). */
@@ -51,12 +63,11 @@ export function backendSignatureFailure(
   keys: TrustedKeys,
 ): BackendSignatureFailure | undefined {
   if (object.algorithm !== SignatureAlgorithm.ECDSA_P256_SHA256) return "unsupported_algorithm";
-  const point = keys.point(object.signingKeyId);
-  if (point === undefined) return "unknown_key";
+  if (keys.point(object.signingKeyId) === undefined) return "unknown_key";
   if (!(object.payload instanceof Uint8Array) || !(object.signature instanceof Uint8Array)) {
     return "bad_signature";
   }
-  return verifyP256Der(object.signature, signedMessage(context, object.payload), point)
+  return keys.verify(object.signingKeyId, object.signature, signedMessage(context, object.payload))
     ? undefined
     : "bad_signature";
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { connect, type NatsConnection } from "nats";
+import { trustKeysNode } from "../../../clients/sdk/voting/node.js";
 import { createFilesystemBlobStore } from "../../../enclave/storage/index.js";
 import { ProposalService } from "../../../gen/vettid/voting/v1/proposal_service_pb.js";
 import { SubscriptionStatementService } from "../../../gen/vettid/voting/v1/subscription_pb.js";
@@ -87,7 +88,7 @@ export async function startVotingStack(now: number): Promise<VotingStack> {
     blobs,
     orgSigner: fixture.orgSigner,
     subscriptionSigner: fixture.subscriptionSigner,
-    orgKeys: fixture.orgKeys,
+    orgKeys: trustKeysNode([(await fixture.orgSigner.describe()).spki]),
     attestation: fixture.attestation,
     authorizeAdmin: createStaticTokenAdminAuthorizer([ADMIN_TOKEN]),
     subscriptions: createMembersSubscriptionSource(members),
