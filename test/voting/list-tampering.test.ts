@@ -6,6 +6,7 @@ import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  attestedEnclaveKeys,
   auditVoteList,
   signedMessage,
   VOTE_SIGNATURE_CONTEXT,
@@ -37,7 +38,7 @@ beforeAll(async () => {
 function audit(list: PublishedVoteList): Promise<VoteListAuditReport> {
   return auditVoteList(list, {
     orgKeys: fixture.orgKeys,
-    attestation: fixture.attestation,
+    enclaveKeys: attestedEnclaveKeys(fixture.attestation),
     verifyEd25519: verifyEd25519Node,
     createKeyVerifier: createEd25519KeyVerifier,
     hash: nodeSha256,

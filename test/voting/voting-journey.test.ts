@@ -11,6 +11,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  attestedEnclaveKeys,
   auditVoteList,
   checkMyVoteInList,
   checkMyVoteProof,
@@ -153,7 +154,7 @@ async function fetchPublishedList(): Promise<PublishedVoteList> {
 
 const auditOptions = () => ({
   orgKeys: stack.fixture.orgKeys,
-  attestation: stack.fixture.attestation,
+  enclaveKeys: attestedEnclaveKeys(stack.fixture.attestation),
   verifyEd25519: verifyEd25519Node,
   createKeyVerifier: createEd25519KeyVerifier,
   hash: nodeSha256,

@@ -15,12 +15,17 @@ export {
   ed25519SignatureProblem,
   verifyEd25519Strict,
 } from "./ed25519-strict.js";
-export type { EnclaveKeyVerification } from "./enclave-key-certificate.js";
 export {
+  attestedEnclaveKeys,
   ENCLAVE_VOTE_KEY_USER_DATA,
-  enclaveKeyId,
   verifyEnclaveVoteKeyCertificate,
 } from "./enclave-key-certificate.js";
+export type { EnclaveKeyPolicy, EnclaveKeyVerification } from "./enclave-key-policy.js";
+export {
+  enclaveKeyBindingOnly,
+  enclaveKeyBindingProblem,
+  enclaveKeyId,
+} from "./enclave-key-policy.js";
 export type { SignatureContext } from "./labels.js";
 export {
   PROPOSAL_CONTEXT,

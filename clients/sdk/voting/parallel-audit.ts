@@ -2,8 +2,10 @@ import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Choice } from "../../../gen/vettid/voting/v1/proposal_pb.js";
+import type { AttestationTrustStore } from "../attestation/index.js";
 import type { AuditChunk, AuditChunkResult, AuditWorkerData } from "./audit-worker.js";
 import { createEd25519KeyVerifier, verifyEd25519Node } from "./ed25519-node.js";
+import { attestedEnclaveKeys } from "./enclave-key-certificate.js";
 import { MERKLE_HASH_BYTES } from "./merkle.js";
 import { nodeSha256 } from "./sha256-node.js";
 import {
@@ -22,7 +24,9 @@ export const DEFAULT_AUDIT_CHUNK_ENTRIES = 2000;
 
 /** Options of {@link auditVoteListParallel}. */
 export interface ParallelAuditOptions
-  extends Pick<VoteListAuditOptions, "orgKeys" | "attestation" | "maxProblems"> {
+  extends Pick<VoteListAuditOptions, "orgKeys" | "maxProblems"> {
+  /** Which enclave builds are trusted: every certificate's attestation is verified against it. */
+  readonly attestation: AttestationTrustStore;
   /** Worker threads. Default: `os.availableParallelism()`. */
   readonly workers?: number;
   /** Default {@link DEFAULT_AUDIT_CHUNK_ENTRIES}. */
@@ -78,7 +82,7 @@ export async function auditVoteListParallel(
     split.ok ? split.list.header : ({ entries: [], countersigningKeys: [], counts: [] } as never),
     {
       orgKeys: options.orgKeys,
-      attestation: options.attestation,
+      enclaveKeys: attestedEnclaveKeys(options.attestation),
       verifyEd25519: verifyEd25519Node,
       createKeyVerifier: createEd25519KeyVerifier,
       hash: nodeSha256,

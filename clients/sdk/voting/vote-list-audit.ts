@@ -5,10 +5,9 @@ import type {
   PublishedVoteList,
   VoteListHead,
 } from "../../../gen/vettid/voting/v1/vote_list_pb.js";
-import type { AttestationTrustStore } from "../attestation/index.js";
 import { compareBytes, equalBytes, shortHex, toBase64 } from "./bytes.js";
 import { type Ed25519Verify, verifyEd25519Strict } from "./ed25519-strict.js";
-import { verifyEnclaveVoteKeyCertificate } from "./enclave-key-certificate.js";
+import type { EnclaveKeyPolicy } from "./enclave-key-policy.js";
 import { createMerkleRootBuilder, leafHash, MERKLE_HASH_BYTES } from "./merkle.js";
 import { quorumMet, verifySignedProposal } from "./proposal.js";
 import {
@@ -31,8 +30,12 @@ export const DEFAULT_MAX_AUDIT_PROBLEMS = 100;
 export interface VoteListAuditOptions {
   /** The pinned org keys (proposal and head signatures). */
   readonly orgKeys: TrustedKeys;
-  /** Which enclave attestations are trusted (PCR sets of VettID releases; dev root in development). */
-  readonly attestation: AttestationTrustStore;
+  /**
+   * Which enclave countersigning keys are accepted: `attestedEnclaveKeys(trust)` (the attestation
+   * verified against PCR sets of VettID releases; the dev root in development), or
+   * `enclaveKeyBindingOnly()` where no attestation verifier runs (browsers).
+   */
+  readonly enclaveKeys: EnclaveKeyPolicy;
   /** Strict Ed25519 for voting signatures. Default {@link verifyEd25519Strict} (portable). */
   readonly verifyEd25519?: Ed25519Verify;
   /** Builds a verifier bound to one enclave key. Default: {@link verifyEd25519Strict} with the key. */
@@ -66,6 +69,8 @@ export interface VoteListAuditReport {
   readonly merkleRoot: Uint8Array;
   /** Quorum re-evaluated from the recount (and the head's eligible member count). */
   readonly quorumMet: boolean | undefined;
+  /** Whether the enclave keys' attestation documents were verified (see {@link EnclaveKeyPolicy}). */
+  readonly enclaveKeysAttested: boolean;
 }
 
 /** The data an entry check needs, plain and transferable (to worker threads). */
@@ -170,7 +175,7 @@ export function createVoteListAuditor(
       continue;
     }
     seenKeys.add(certificate.keyId);
-    const verified = verifyEnclaveVoteKeyCertificate(certificate, options.attestation);
+    const verified = options.enclaveKeys.check(certificate);
     if (!verified.ok)
       problem(`enclave key ${certificate.keyId.slice(0, 16)}…: ${verified.problem}`);
     else enclaveKeys.push({ keyId: verified.keyId, publicKey: verified.publicKey });
@@ -263,6 +268,7 @@ export function createVoteListAuditor(
         counts,
         merkleRoot: root,
         quorumMet: met,
+        enclaveKeysAttested: options.enclaveKeys.attested,
       };
     },
   };
