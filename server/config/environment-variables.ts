@@ -31,7 +31,11 @@ export const ENV_ALLOW_UNATTESTED_DEVICES = "VETTID_ALLOW_UNATTESTED_DEVICES";
 export const ENV_OPERATOR_KEYS_FILE = "VETTID_OPERATOR_KEYS_FILE";
 
 /** The backend secrets (Secrets Manager in AWS; `cdk/lib/config/backend-access.ts`). */
-export type BackendSecret = "natsMemberSigningKey" | "natsBackendUser" | "devAccountTokenKey";
+export type BackendSecret =
+  | "natsMemberSigningKey"
+  | "natsBackendUser"
+  | "devAccountTokenKey"
+  | "adminTokens";
 
 /** Where a secret comes from. */
 export type SecretReference =
