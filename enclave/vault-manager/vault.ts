@@ -394,8 +394,8 @@ export class Vault {
     this.cachedSealedDatabase = sealed;
     await this.writeState();
     if (previousKey !== "" && previousKey !== this.stored.databaseKey) {
-      // Best effort: an image no record names any more is garbage, never data.
-      await this.env.store.delete(previousKey).catch(() => {});
+      // Best effort, after the reply: an image no record names any more is garbage, never data.
+      void this.env.store.delete(previousKey).catch(() => {});
     }
   }
 

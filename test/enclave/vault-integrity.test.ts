@@ -176,9 +176,15 @@ describe("stored records", () => {
     );
 
     // Only the newest image is kept; altering it is caught before it is opened.
-    const images: bigint[] = [];
-    for await (const entry of stack.store.list(`vaults/${member.ownerGuid}.db/`)) {
-      images.push(BigInt(entry.key.split("/").at(-1) ?? "0"));
+    // Older images are deleted after each reply (best effort): wait until only the newest is left.
+    let images: bigint[] = [];
+    for (let attempt = 0; attempt < 50; attempt++) {
+      images = [];
+      for await (const entry of stack.store.list(`vaults/${member.ownerGuid}.db/`)) {
+        images.push(BigInt(entry.key.split("/").at(-1) ?? "0"));
+      }
+      if (images.length === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(images).toHaveLength(1);
     const latest = images[0] ?? 0n;
