@@ -451,25 +451,13 @@ export class Vault {
       ),
     });
     const bytes = toBinary(VaultRecordSchema, record);
-    let result: Awaited<ReturnType<BlobStore["put"]>>;
-    try {
-      result = await this.env.store.put(
-        vaultRecordKey(this.ownerGuid),
-        bytes,
-        this.blobVersion === undefined
-          ? { mode: "create_only" }
-          : { mode: "if_version_matches", version: this.blobVersion },
-      );
-    } catch (error) {
-      this.broken = true;
-      throw new ConnectError(
-        "the vault could not be stored; nothing was changed",
-        Code.Unavailable,
-        undefined,
-        undefined,
-        error,
-      );
-    }
+    const result = await this.guardedPut(
+      vaultRecordKey(this.ownerGuid),
+      bytes,
+      this.blobVersion === undefined
+        ? { mode: "create_only" }
+        : { mode: "if_version_matches", version: this.blobVersion },
+    );
     if (result.outcome !== "ok") {
       this.broken = true;
       if (this.blobVersion === undefined) {
