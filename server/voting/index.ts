@@ -41,7 +41,7 @@ export {
   VOTE_INTAKE_MAX_REQUEST_BYTES,
 } from "./vote-intake-service.js";
 export type { AcceptedVote, VoteListInput } from "./vote-list-builder.js";
-export { buildPublishedVoteList, encodeVoteListBinary } from "./vote-list-builder.js";
+export { buildPublishedVoteList } from "./vote-list-builder.js";
 export type { VoteListServiceDeps } from "./vote-list-service.js";
 export {
   createVoteListService,

@@ -1,4 +1,4 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import {
   compareBytes,
   createMerkleRootBuilder,
@@ -113,9 +113,4 @@ export async function buildPublishedVoteList(input: VoteListInput): Promise<Publ
     totalVotes: total,
     publishedAtMs: BigInt(input.publishedAtMs),
   });
-}
-
-/** The binary form of a list (ProposalResults.vote_list_url's content). */
-export function encodeVoteListBinary(list: PublishedVoteList): Uint8Array {
-  return toBinary(PublishedVoteListSchema, list);
 }

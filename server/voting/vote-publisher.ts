@@ -1,6 +1,7 @@
 import {
   decodeVoteListBinary,
   decodeVotePayload,
+  encodeVoteListBinary,
   encodeVoteListJson,
   type TrustedKeys,
   verifySignedProposal,
@@ -14,11 +15,7 @@ import { type Logger, silentLogger } from "../logging/index.js";
 import type { OrgSigner } from "../signing/index.js";
 import type { EnclaveKeyStore } from "./enclave-keys.js";
 import type { ProposalsTable } from "./proposals-table.js";
-import {
-  type AcceptedVote,
-  buildPublishedVoteList,
-  encodeVoteListBinary,
-} from "./vote-list-builder.js";
+import { type AcceptedVote, buildPublishedVoteList } from "./vote-list-builder.js";
 import type { VoteListRecord, VoteListsTable } from "./vote-lists-table.js";
 import type { VotesTable } from "./votes-table.js";
 import { noMetrics, type VotingMetrics } from "./voting-metrics.js";

@@ -15,14 +15,29 @@ export function fromHex(text: string): Uint8Array | undefined {
   return out;
 }
 
+/** Node's Buffer when running on Node (much faster base64), undefined in browsers. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
 /** Standard base64 with padding (the protobuf JSON mapping of `bytes`). */
 export function toBase64(bytes: Uint8Array): string {
+  if (NodeBuffer !== undefined) {
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+  }
   return base64Encode(bytes);
+}
+
+/** Whether `text` is base64 (standard or URL-safe, padded or not) as protobuf JSON accepts it. */
+export function isBase64(text: string): boolean {
+  return /^[A-Za-z0-9+/_-]*={0,2}$/.test(text) && text.length % 4 !== 1;
 }
 
 /** Bytes of base64 (standard or URL-safe); undefined for anything else. */
 export function fromBase64(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text) || text.length % 4 === 1) return undefined;
+  if (!isBase64(text)) return undefined;
+  if (NodeBuffer !== undefined) {
+    const decoded = NodeBuffer.from(text, "base64");
+    return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+  }
   return base64Decode(text);
 }
 

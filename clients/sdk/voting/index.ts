@@ -3,6 +3,7 @@ export {
   equalBytes,
   fromBase64,
   fromHex,
+  isBase64,
   shortHex,
   toBase64,
   toHex,
@@ -133,6 +134,8 @@ export {
 export {
   decodePublishedVoteBinary,
   decodeVoteListBinary,
+  encodePublishedVoteBinary,
+  encodeVoteListBinary,
   splitVoteListBinary,
 } from "./vote-list-binary.js";
 export type { VoteListHeadVerification } from "./vote-list-head.js";

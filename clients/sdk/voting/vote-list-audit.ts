@@ -204,23 +204,24 @@ export function createVoteListAuditor(
     problem,
     addEntry(index, listedVoteHash, outcome, listedLeafHash) {
       entries++;
-      const name = `entry ${index} (vote_hash ${listedVoteHash.length === MERKLE_HASH_BYTES ? shortHex(listedVoteHash) : "malformed"})`;
+      const name = () =>
+        `entry ${index} (vote_hash ${listedVoteHash.length === MERKLE_HASH_BYTES ? shortHex(listedVoteHash) : "malformed"})`;
       if (listedVoteHash.length !== MERKLE_HASH_BYTES) {
-        problem(`${name}: vote_hash is not 32 bytes`);
+        problem(`${name()}: vote_hash is not 32 bytes`);
       } else {
         if (previous !== undefined && compareBytes(previous, listedVoteHash) >= 0) {
-          problem(`${name}: entries are not strictly ascending by vote_hash`);
+          problem(`${name()}: entries are not strictly ascending by vote_hash`);
         }
         previous = listedVoteHash;
       }
       merkle.append(listedLeafHash ?? leafHash(listedVoteHash, hash));
       if ("problem" in outcome) {
-        problem(`${name}: ${outcome.problem}`);
+        problem(`${name()}: ${outcome.problem}`);
         return;
       }
       const key = toBase64(outcome.votingPublicKey);
       if (votingKeys.has(key)) {
-        problem(`${name}: voting_public_key appears twice in the list`);
+        problem(`${name()}: voting_public_key appears twice in the list`);
         return;
       }
       votingKeys.add(key);

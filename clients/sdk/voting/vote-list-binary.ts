@@ -1,4 +1,4 @@
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import {
   type PublishedVote,
@@ -78,4 +78,131 @@ export function decodeVoteListBinary(bytes: Uint8Array): PublishedVoteList {
     );
   }
   return create(PublishedVoteListSchema, { ...split.list.header, entries });
+}
+
+const textEncoder = new TextEncoder();
+
+/** Length of `value` as a protobuf varint. */
+function varintLength(value: number): number {
+  let length = 1;
+  let rest = value;
+  while (rest >= 0x80) {
+    rest = Math.floor(rest / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let offset = at;
+  let rest = value;
+  while (rest >= 0x80) {
+    out[offset++] = (rest & 0x7f) | 0x80;
+    rest = Math.floor(rest / 128);
+  }
+  out[offset++] = rest;
+  return offset;
+}
+
+function bytesFieldLength(value: Uint8Array): number {
+  return value.length === 0 ? 0 : 1 + varintLength(value.length) + value.length;
+}
+
+function writeBytesField(out: Uint8Array, at: number, tag: number, value: Uint8Array): number {
+  if (value.length === 0) return at;
+  out[at] = tag;
+  const offset = writeVarint(out, at + 1, value.length);
+  out.set(value, offset);
+  return offset + value.length;
+}
+
+/**
+ * A PublishedVote's binary encoding, byte for byte what `toBinary(PublishedVoteSchema, entry)`
+ * writes (fields in number order, defaults left out), several times faster: a million-vote list
+ * is encoded in seconds. Entries with unknown fields or an out-of-range choice go through
+ * `toBinary`.
+ */
+export function encodePublishedVoteBinary(entry: PublishedVote): Uint8Array {
+  const vote = entry.signedVote;
+  const simple =
+    (entry.$unknown === undefined || entry.$unknown.length === 0) &&
+    (vote?.$unknown === undefined || vote.$unknown.length === 0) &&
+    Number.isInteger(entry.choice) &&
+    entry.choice >= 0;
+  if (!simple) return toBinary(PublishedVoteSchema, entry);
+  const keyId =
+    vote === undefined || vote.enclaveKeyId === ""
+      ? new Uint8Array(0)
+      : textEncoder.encode(vote.enclaveKeyId);
+  const voteLength =
+    vote === undefined
+      ? 0
+      : bytesFieldLength(vote.payload) +
+        bytesFieldLength(vote.votingSignature) +
+        bytesFieldLength(vote.enclaveCountersignature) +
+        bytesFieldLength(keyId);
+  const length =
+    bytesFieldLength(entry.voteHash) +
+    (entry.choice === 0 ? 0 : 1 + varintLength(entry.choice)) +
+    bytesFieldLength(entry.votingPublicKey) +
+    (vote === undefined ? 0 : 1 + varintLength(voteLength) + voteLength);
+  const out = new Uint8Array(length);
+  let at = writeBytesField(out, 0, 0x0a, entry.voteHash);
+  if (entry.choice !== 0) {
+    out[at] = 0x10;
+    at = writeVarint(out, at + 1, entry.choice);
+  }
+  at = writeBytesField(out, at, 0x1a, entry.votingPublicKey);
+  if (vote !== undefined) {
+    out[at] = 0x22;
+    at = writeVarint(out, at + 1, voteLength);
+    at = writeBytesField(out, at, 0x0a, vote.payload);
+    at = writeBytesField(out, at, 0x12, vote.votingSignature);
+    at = writeBytesField(out, at, 0x1a, vote.enclaveCountersignature);
+    at = writeBytesField(out, at, 0x22, keyId);
+  }
+  return out;
+}
+
+/**
+ * A PublishedVoteList's binary encoding (the file at ProposalResults.vote_list_url), byte for byte
+ * `toBinary(PublishedVoteListSchema, list)`: the fields before `entries`, each entry framed as
+ * field 4, then the fields after it. Built in pieces, fast (see {@link encodePublishedVoteBinary}).
+ */
+export function encodeVoteListBinary(list: PublishedVoteList): Uint8Array {
+  const before = toBinary(
+    PublishedVoteListSchema,
+    create(PublishedVoteListSchema, {
+      proposalId: list.proposalId,
+      ...(list.signedProposal === undefined ? {} : { signedProposal: list.signedProposal }),
+      ...(list.signedHead === undefined ? {} : { signedHead: list.signedHead }),
+    }),
+  );
+  const after = toBinary(
+    PublishedVoteListSchema,
+    create(PublishedVoteListSchema, {
+      countersigningKeys: list.countersigningKeys,
+      merkleAlgorithm: list.merkleAlgorithm,
+      merkleRoot: list.merkleRoot,
+      treeSize: list.treeSize,
+      counts: list.counts,
+      totalVotes: list.totalVotes,
+      publishedAtMs: list.publishedAtMs,
+      ...(list.$unknown === undefined ? {} : { $unknown: list.$unknown }),
+    }),
+  );
+  const entries = list.entries.map(encodePublishedVoteBinary);
+  let length = before.length + after.length;
+  for (const entry of entries) length += 1 + varintLength(entry.length) + entry.length;
+  const out = new Uint8Array(length);
+  out.set(before, 0);
+  let at = before.length;
+  for (const entry of entries) {
+    out[at] = 0x22;
+    at = writeVarint(out, at + 1, entry.length);
+    out.set(entry, at);
+    at += entry.length;
+  }
+  out.set(after, at);
+  return out;
 }

@@ -1,5 +1,4 @@
 import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { Choice } from "../../../gen/vettid/voting/v1/proposal_pb.js";
 import {
   type PublishedVote,
@@ -8,6 +7,7 @@ import {
   PublishedVoteSchema,
 } from "../../../gen/vettid/voting/v1/vote_list_pb.js";
 import { SignedVoteSchema } from "../../../gen/vettid/voting/v1/vote_pb.js";
+import { fromBase64, toBase64 } from "./bytes.js";
 
 /**
  * The JSON form of a published vote list: the protobuf JSON mapping of PublishedVoteList
@@ -22,20 +22,20 @@ const encoder = new TextEncoder();
 /** The entry as protobuf JSON (`toJsonString(PublishedVoteSchema, entry, { useProtoFieldName })`), fast. */
 export function publishedVoteToJson(entry: PublishedVote): string {
   const parts: string[] = [];
-  if (entry.voteHash.length > 0) parts.push(`"vote_hash":"${base64Encode(entry.voteHash)}"`);
+  if (entry.voteHash.length > 0) parts.push(`"vote_hash":"${toBase64(entry.voteHash)}"`);
   if (entry.choice !== Choice.UNSPECIFIED) parts.push(`"choice":${choiceJson(entry.choice)}`);
   if (entry.votingPublicKey.length > 0) {
-    parts.push(`"voting_public_key":"${base64Encode(entry.votingPublicKey)}"`);
+    parts.push(`"voting_public_key":"${toBase64(entry.votingPublicKey)}"`);
   }
   const vote = entry.signedVote;
   if (vote !== undefined) {
     const inner: string[] = [];
-    if (vote.payload.length > 0) inner.push(`"payload":"${base64Encode(vote.payload)}"`);
+    if (vote.payload.length > 0) inner.push(`"payload":"${toBase64(vote.payload)}"`);
     if (vote.votingSignature.length > 0) {
-      inner.push(`"voting_signature":"${base64Encode(vote.votingSignature)}"`);
+      inner.push(`"voting_signature":"${toBase64(vote.votingSignature)}"`);
     }
     if (vote.enclaveCountersignature.length > 0) {
-      inner.push(`"enclave_countersignature":"${base64Encode(vote.enclaveCountersignature)}"`);
+      inner.push(`"enclave_countersignature":"${toBase64(vote.enclaveCountersignature)}"`);
     }
     if (vote.enclaveKeyId.length > 0)
       inner.push(`"enclave_key_id":${JSON.stringify(vote.enclaveKeyId)}`);
@@ -299,14 +299,9 @@ function objectFields(
 
 function bytesField(value: unknown, what: string): Uint8Array {
   if (value === undefined || value === null) return new Uint8Array(0);
-  if (
-    typeof value !== "string" ||
-    !/^[A-Za-z0-9+/_-]*={0,2}$/.test(value) ||
-    value.length % 4 === 1
-  ) {
-    throw new Error(`${what} is not base64`);
-  }
-  return base64Decode(value);
+  const bytes = typeof value === "string" ? fromBase64(value) : undefined;
+  if (bytes === undefined) throw new Error(`${what} is not base64`);
+  return bytes;
 }
 
 function stringField(value: unknown, what: string): string {
