@@ -173,6 +173,17 @@ describe("JSON codec", () => {
     for (const bytes of [compact, pretty, reordered])
       expect(decodeVoteListJson(bytes)).toEqual(value);
   });
+  it("splits strings with escaped quotes and backslashes correctly", () => {
+    const value = list([entry(), entry()]);
+    value.proposalId = 'a"b\\"c\\\\';
+    for (const e of value.entries) if (e.signedVote) e.signedVote.enclaveKeyId = '\\"}{]["\\';
+    expect(decodeVoteListJson(encodeVoteListJson(value))).toEqual(value);
+    expect(
+      decodeVoteListJson(
+        new TextEncoder().encode(toJsonString(PublishedVoteListSchema, value, { prettySpaces: 2 })),
+      ),
+    ).toEqual(value);
+  });
   it("refuses malformed lists: not JSON, unbalanced, an entry that is not an object, two entries arrays, trailing comma", () => {
     const bad = [
       "{",

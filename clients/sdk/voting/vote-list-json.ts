@@ -121,23 +121,29 @@ export function splitVoteListJson(bytes: Uint8Array): SplitResult {
   // Inside the entries array (depth 2 between elements): "value" expects an element, "comma" a separator.
   let expect: "value" | "comma" | "value-or-end" = "value-or-end";
   for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i] as number;
     if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) {
-        inString = false;
-        if (depth === 1) {
-          try {
-            lastKey = JSON.parse(
-              new TextDecoder().decode(bytes.subarray(stringStart, i + 1)),
-            ) as string;
-          } catch {
-            return { ok: false, problem: `malformed string at byte ${stringStart}` };
-          }
+      // Jump to the next quote (native search: most of a list is base64 inside strings), then
+      // skip it if an odd number of backslashes escapes it.
+      const quote = bytes.indexOf(QUOTE, i);
+      if (quote < 0) return { ok: false, problem: "the JSON ends inside a string" };
+      let backslashes = 0;
+      while (quote - backslashes - 1 > stringStart && bytes[quote - backslashes - 1] === BACKSLASH)
+        backslashes++;
+      i = quote;
+      if (backslashes % 2 === 1) continue;
+      inString = false;
+      if (depth === 1) {
+        try {
+          lastKey = JSON.parse(
+            new TextDecoder().decode(bytes.subarray(stringStart, i + 1)),
+          ) as string;
+        } catch {
+          return { ok: false, problem: `malformed string at byte ${stringStart}` };
         }
       }
       continue;
     }
+    const c = bytes[i] as number;
     if (c === QUOTE) {
       if (arrayStart >= 0 && arrayEnd < 0 && depth === 2) {
         return { ok: false, problem: `entries element at byte ${i} is not an object` };
