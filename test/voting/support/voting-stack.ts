@@ -53,6 +53,8 @@ export interface VotingStack {
   readonly dynalite: DynaliteHandle;
   readonly members: MembersTable;
   readonly blobDirectory: string;
+  /** Base URL of the HTTP API (ProposalService, VoteListService). */
+  readonly httpUrl: string;
   readonly clock: { now: number };
   readonly logLines: string[];
   readonly metrics: readonly RecordedMetric[];
@@ -120,6 +122,7 @@ export async function startVotingStack(now: number): Promise<VotingStack> {
     dynalite,
     members,
     blobDirectory,
+    httpUrl: http.url,
     clock,
     logLines: logger.lines,
     metrics: metrics.recorded,
