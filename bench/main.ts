@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { runEnclaveBench } from "./enclave/index.js";
 import { type Figures, figure, progress } from "./lib/report.js";
 import { runRpcBench } from "./rpc/index.js";
+import { runVotingBench } from "./voting/index.js";
 
 interface PartOptions {
   /** Time spent measuring each figure, in seconds. */
@@ -19,6 +20,7 @@ interface PartOptions {
 const PARTS: Record<string, (options: PartOptions) => Promise<Figures>> = {
   rpc: (options) => runRpcBench(options),
   enclave: (options) => runEnclaveBench(options),
+  voting: (options) => runVotingBench(options),
 };
 
 const USAGE = `usage: npm run bench -- [part ...] [options]

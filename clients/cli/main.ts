@@ -8,6 +8,7 @@ import { registerSecrets } from "./commands/secrets.js";
 import { registerUnlock } from "./commands/unlock.js";
 import { registerVault } from "./commands/vault.js";
 import { registerVerifyAttestation } from "./commands/verify-attestation.js";
+import { registerVerifyVotes } from "./commands/verify-votes.js";
 import { type RegisterCommand, runCli } from "./program.js";
 
 const COMMANDS: readonly RegisterCommand[] = [
@@ -16,6 +17,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerVault,
   registerSecrets,
   registerVerifyAttestation,
+  registerVerifyVotes,
   registerControl,
 ];
 
