@@ -150,6 +150,26 @@ describe("the backend's edges", () => {
     expect(head.ok && head.head.treeSize).toBe(4n);
   });
 
+  it("a suspended member gets no subscription statement (failed_precondition); a bad id is invalid_argument", async () => {
+    const member = stack.fixture.member();
+    await stack.enroll(member);
+    const issued = await stack.subscriptions.getSubscriptionStatement({
+      ownerGuid: member.ownerGuid,
+    });
+    expect(issued.statement?.signingKeyId).toBe(
+      (await stack.fixture.subscriptionSigner.describe()).keyId,
+    );
+    await stack.members.suspend(member.ownerGuid, "ACCOUNT_CLOSED", stack.clock.now);
+    const refused = await stack.subscriptions
+      .getSubscriptionStatement({ ownerGuid: member.ownerGuid })
+      .catch((e: unknown) => e);
+    expect((refused as ConnectError).code).toBe(Code.FailedPrecondition);
+    const bad = await stack.subscriptions
+      .getSubscriptionStatement({ ownerGuid: "not-a-uuid" })
+      .catch((e: unknown) => e);
+    expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
+  });
+
   it("pages carry tokens that only work for their own list", async () => {
     const first = await stack.voteLists.getPublishedVoteList({ proposalId, pageSize: 1 });
     expect(first.voteList?.entries).toHaveLength(1);
