@@ -14,13 +14,12 @@ import {
   type PublishedVoteList,
   PublishedVoteListSchema,
 } from "../../../gen/vettid/voting/v1/vote_list_pb.js";
-import { encodeVoteListBinary } from "../../../server/voting/index.js";
 import { buildSampleList } from "../../../test/voting/support/sample-list.js";
 import {
   createVotingFixture,
   type VotingFixture,
 } from "../../../test/voting/support/voting-fixture.js";
-import { encodeVoteListJson } from "../../sdk/voting/index.js";
+import { encodeVoteListBinary, encodeVoteListJson } from "../../sdk/voting/index.js";
 import type { CliIo } from "../output.js";
 import { runCli } from "../program.js";
 import { registerVerifyVotes } from "./verify-votes.js";
