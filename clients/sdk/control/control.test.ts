@@ -26,10 +26,7 @@ import {
 
 /** RFC 8032 §7.1's vectors (test/vectors/crypto, copied from the shared vectors). */
 const RFC = JSON.parse(
-  await readFile(
-    new URL("../../../test/vectors/crypto/rfc_vectors.json", import.meta.url),
-    "utf8",
-  ),
+  await readFile(new URL("../../../test/vectors/crypto/rfc_vectors.json", import.meta.url), "utf8"),
 ) as {
   ed25519: {
     name: string;
