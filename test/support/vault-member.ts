@@ -9,12 +9,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { DescService } from "@bufbuild/protobuf";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { x25519 } from "@noble/curves/ed25519.js";
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import type { NatsConnection } from "nats";
 import { verifyAttestation } from "../../clients/sdk/attestation/index.js";
+import { encryptPasswordHash } from "../../clients/sdk/password/index.js";
 import type { DevNsm } from "../../enclave/nsm/index.js";
 import {
   EnclaveAttestationService,
@@ -51,19 +48,6 @@ export async function attestedSealingKey(
     throw new Error(`attestation refused: ${JSON.stringify(result.failure)}`);
   }
   return result.document.publicKey;
-}
-
-/** The app's side of "vettid-password-v1": a hash encrypted to a UTK. */
-export function encryptPasswordHash(hash: Uint8Array, utkPublicKey: Uint8Array, aad: string) {
-  const { secretKey, publicKey } = x25519.keygen();
-  const shared = x25519.getSharedSecret(secretKey, utkPublicKey);
-  const salt = new Uint8Array(64);
-  salt.set(publicKey, 0);
-  salt.set(utkPublicKey, 32);
-  const key = hkdf(sha256, shared, salt, encoder.encode("vettid-password-v1"), 32);
-  const nonce = new Uint8Array(randomBytes(12));
-  const ciphertext = chacha20poly1305(key, nonce, encoder.encode(aad)).encrypt(hash);
-  return { ephemeralPublicKey: publicKey, nonce, ciphertext };
 }
 
 /** Valid Argon2id parameters (the vault's minimums). */
