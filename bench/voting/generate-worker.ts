@@ -22,10 +22,12 @@ import {
   VOTE_COUNTERSIGNATURE_CONTEXT,
   VOTE_SIGNATURE_CONTEXT,
   VOTING_KEY_INFO,
+  voteHash,
 } from "../../clients/sdk/voting/index.js";
+import { nodeSha256 } from "../../clients/sdk/voting/node.js";
 import { Choice } from "../../gen/vettid/voting/v1/proposal_pb.js";
 import { PublishedVoteSchema } from "../../gen/vettid/voting/v1/vote_list_pb.js";
-import { VotePayloadSchema } from "../../gen/vettid/voting/v1/vote_pb.js";
+import { SignedVoteSchema, VotePayloadSchema } from "../../gen/vettid/voting/v1/vote_pb.js";
 
 /** What the generator worker is started with. */
 export interface GenerateWorkerData {
@@ -98,20 +100,21 @@ parentPort?.on("message", (request: GenerateRequest) => {
         revision: 1,
       }),
     );
+    const signedVote = create(SignedVoteSchema, {
+      payload,
+      votingSignature: new Uint8Array(
+        sign(null, signedMessage(VOTE_SIGNATURE_CONTEXT, payload), key),
+      ),
+      enclaveCountersignature: new Uint8Array(
+        sign(null, signedMessage(VOTE_COUNTERSIGNATURE_CONTEXT, payload), enclaveKey),
+      ),
+      enclaveKeyId: data.enclaveKeyId,
+    });
     const entry = create(PublishedVoteSchema, {
-      voteHash: new Uint8Array(createHash("sha256").update(payload).digest()),
+      voteHash: voteHash(signedVote, nodeSha256),
       choice,
       votingPublicKey: publicKey,
-      signedVote: {
-        payload,
-        votingSignature: new Uint8Array(
-          sign(null, signedMessage(VOTE_SIGNATURE_CONTEXT, payload), key),
-        ),
-        enclaveCountersignature: new Uint8Array(
-          sign(null, signedMessage(VOTE_COUNTERSIGNATURE_CONTEXT, payload), enclaveKey),
-        ),
-        enclaveKeyId: data.enclaveKeyId,
-      },
+      signedVote,
     });
     writer.tag(4, 2).bytes(toBinary(PublishedVoteSchema, entry));
   }

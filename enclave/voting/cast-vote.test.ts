@@ -75,7 +75,7 @@ describe("castVote", () => {
     expect(payload.votingPublicKey).toEqual(
       deriveVotingKey(given.identityPrivateKey, proposal.proposalId).publicKey,
     );
-    expect(result.voteHash).toEqual(voteHash(result.signedVote.payload));
+    expect(result.voteHash).toEqual(voteHash(result.signedVote));
     expect(result.receipt.voteHash).toEqual(result.voteHash);
     const cert = verifyEnclaveVoteKeyCertificate(
       fixture.countersigner.certificate,

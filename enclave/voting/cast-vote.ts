@@ -70,7 +70,7 @@ export interface CastVoteResult {
   /** What the app keeps and the vault stores (VoteRecord.receipt). */
   readonly receipt: VoteReceipt;
   readonly signedVote: SignedVote;
-  /** SHA-256(signedVote.payload). */
+  /** vote_hash of the whole signed vote (vote.proto). */
   readonly voteHash: Uint8Array;
   /** The per-proposal voting public key (the queue's replacement key). */
   readonly votingPublicKey: Uint8Array;
@@ -155,7 +155,7 @@ export function castVote(input: CastVoteInput): CastVoteResult {
       enclaveCountersignature: input.countersigner.countersign(payload),
       enclaveKeyId: input.countersigner.keyId,
     });
-    const hash = voteHash(payload);
+    const hash = voteHash(signedVote);
     return {
       receipt: create(VoteReceiptSchema, { signedVote, voteHash: hash }),
       signedVote,

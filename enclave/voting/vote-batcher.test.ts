@@ -1,8 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
-import { compareBytes } from "../../clients/sdk/voting/index.js";
+import { compareBytes, voteHash } from "../../clients/sdk/voting/index.js";
 import {
   type SubmitVotesRequest,
   SubmitVotesResponseSchema,
@@ -71,9 +70,10 @@ function vote(
       revision: options.revision ?? 1,
     }),
   );
+  const signedVote = create(SignedVoteSchema, { payload, enclaveKeyId: certificate.keyId });
   return {
-    signedVote: create(SignedVoteSchema, { payload, enclaveKeyId: certificate.keyId }),
-    voteHash: sha256(payload),
+    signedVote,
+    voteHash: voteHash(signedVote),
     proposalId: options.proposalId ?? "0b8f3c1e-2a4d-4e6f-8a9b-1c2d3e4f5a6b",
     votingPublicKey,
     revision: options.revision ?? 1,
@@ -87,7 +87,7 @@ function accepting(requests: SubmitVotesRequest[]) {
     requests.push(request);
     return create(SubmitVotesResponseSchema, {
       results: request.votes.map((v) => ({
-        voteHash: sha256(v.payload),
+        voteHash: voteHash(v),
         disposition: VoteDisposition.ACCEPTED,
       })),
     });
@@ -112,7 +112,7 @@ describe("vote batcher", () => {
     expect(requests).toHaveLength(0);
     await clock.advance(1);
     expect(requests).toHaveLength(1);
-    const sent = requests[0]?.votes.map((v) => sha256(v.payload)) ?? [];
+    const sent = requests[0]?.votes.map((v) => voteHash(v)) ?? [];
     expect(sent).toHaveLength(25);
     for (let i = 1; i < sent.length; i++)
       expect(compareBytes(sent[i - 1] as Uint8Array, sent[i] as Uint8Array)).toBeLessThan(0);
@@ -142,7 +142,7 @@ describe("vote batcher", () => {
     expect(batcher.queued).toBe(1);
     await batcher.flush();
     expect(requests[0]?.votes).toHaveLength(1);
-    expect(sha256(requests[0]?.votes[0]?.payload ?? new Uint8Array())).toEqual(second.voteHash);
+    expect(voteHash(requests[0]?.votes[0] ?? create(SignedVoteSchema))).toEqual(second.voteHash);
     const superseded = outcomes.filter(([, o]) => o.kind === "superseded");
     expect(superseded).toHaveLength(2);
     expect(superseded[0]?.[0]).toEqual(first.voteHash);

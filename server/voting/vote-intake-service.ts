@@ -4,6 +4,7 @@ import { LRUCache } from "lru-cache";
 import {
   type CountersignatureVerify,
   checkSignedVote,
+  voteHash as computeVoteHash,
   decodeVotePayload,
   type Ed25519Verify,
   type SignedVoteFailure,
@@ -167,7 +168,7 @@ export function createVoteIntakeService(
       };
 
       for (const [index, vote] of request.votes.entries()) {
-        const voteHash = nodeSha256(vote.payload);
+        const voteHash = computeVoteHash(vote, nodeSha256);
         const decoded = decodeVotePayload(vote.payload);
         if (!decoded.ok) {
           reject(index, voteHash, VoteRejectReason.MALFORMED);

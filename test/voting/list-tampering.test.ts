@@ -11,6 +11,7 @@ import {
   signedMessage,
   VOTE_SIGNATURE_CONTEXT,
   type VoteListAuditReport,
+  voteHash,
 } from "../../clients/sdk/voting/index.js";
 import {
   createEd25519KeyVerifier,
@@ -286,7 +287,7 @@ describe("tampering with a published list", () => {
     payload.votingPublicKey = ed25519.getPublicKey(seed);
     vote.payload = toBinary(VotePayloadSchema, payload);
     vote.votingSignature = ed25519.sign(signedMessage(VOTE_SIGNATURE_CONTEXT, vote.payload), seed);
-    entry.voteHash = nodeSha256(vote.payload);
+    entry.voteHash = voteHash(vote, nodeSha256);
     entry.choice = payload.choice;
     entry.votingPublicKey = payload.votingPublicKey;
     list.entries.sort((a, b) => Buffer.compare(Buffer.from(a.voteHash), Buffer.from(b.voteHash)));

@@ -115,6 +115,7 @@ export {
   MAX_VOTE_PAYLOAD_BYTES,
   MIN_VOTE_NONCE_BYTES,
   signedVoteShapeProblem,
+  VOTE_HASH_CONTEXT,
   voteHash,
   votePayloadProblem,
 } from "./vote.js";

@@ -115,7 +115,7 @@ export function checkSignedVote(
       problem: "the voting signature does not verify (strict RFC 8032, small-order keys refused)",
     };
   }
-  return { ok: true, payload, voteHash: voteHash(vote.payload, options.hash ?? sha256) };
+  return { ok: true, payload, voteHash: voteHash(vote, options.hash ?? sha256) };
 }
 
 /** The outcome of {@link checkPublishedVote}. */
@@ -140,7 +140,7 @@ export function checkPublishedVote(
   const checked = checkSignedVote(entry.signedVote, proposal, options);
   if (!checked.ok) return checked;
   if (!equalBytes(entry.voteHash, checked.voteHash)) {
-    return { ok: false, problem: "vote_hash is not SHA-256 of the signed payload" };
+    return { ok: false, problem: "vote_hash is not the hash of the signed vote record" };
   }
   if (entry.choice !== checked.payload.choice) {
     return { ok: false, problem: "the listed choice differs from the signed choice" };

@@ -23,9 +23,40 @@ export const HASH_BYTES = 32;
 /** A SHA-256 function; node callers pass a faster one ({@link nodeSha256}). */
 export type Sha256 = (data: Uint8Array) => Uint8Array;
 
-/** vote_hash = SHA-256(SignedVote.payload): the one definition (vote.proto). */
-export function voteHash(payload: Uint8Array, hash: Sha256 = sha256): Uint8Array {
-  return hash(payload);
+/** Domain label of vote_hash (vote.proto). */
+export const VOTE_HASH_CONTEXT = "vettid-vote-hash-v1";
+const VOTE_HASH_PREFIX = new TextEncoder().encode(`${VOTE_HASH_CONTEXT}\0`);
+
+/**
+ * vote_hash, the one definition (vote.proto): SHA-256 over the whole signed vote record, so
+ * that changing any of its fields (the signatures and the key id too) changes the hash:
+ *
+ *   SHA-256("vettid-vote-hash-v1" || 0x00 || field(payload) || field(voting_signature) ||
+ *           field(enclave_countersignature) || field(UTF-8 enclave_key_id))
+ *
+ * where field(x) = 4-byte big-endian length of x || x.
+ */
+export function voteHash(
+  vote: Pick<
+    SignedVote,
+    "payload" | "votingSignature" | "enclaveCountersignature" | "enclaveKeyId"
+  >,
+  hash: Sha256 = sha256,
+): Uint8Array {
+  const keyId = new TextEncoder().encode(vote.enclaveKeyId);
+  const fields = [vote.payload, vote.votingSignature, vote.enclaveCountersignature, keyId];
+  let length = VOTE_HASH_PREFIX.length;
+  for (const field of fields) length += 4 + field.length;
+  const data = new Uint8Array(length);
+  const view = new DataView(data.buffer);
+  data.set(VOTE_HASH_PREFIX, 0);
+  let offset = VOTE_HASH_PREFIX.length;
+  for (const field of fields) {
+    view.setUint32(offset, field.length);
+    data.set(field, offset + 4);
+    offset += 4 + field.length;
+  }
+  return hash(data);
 }
 
 /** The outcome of {@link decodeVotePayload}. */

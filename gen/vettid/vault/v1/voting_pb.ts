@@ -36,7 +36,7 @@
 //     Ed25519(enclave countersigning key, UTF-8 "vettid-vote-countersig-v1" || 0x00 ||
 //     payload), and sets enclave_key_id. This is the proof of eligibility the backend and
 //     auditors check (vettid.voting.v1.EnclaveVoteKeyCertificate).
-//  8. vote_hash = SHA-256(SignedVote.payload) (the one definition, vote.proto).
+//  8. vote_hash over the whole SignedVote (the one definition, vote.proto).
 //  9. Store the VoteRecord, queue the SignedVote for the enclave's next batch
 //     (vettid.voting.v1.VoteIntakeService.SubmitVotes), rotate the CEK, reply. The
 //     voting private key is wiped; it is derived again for a re-vote.
@@ -105,7 +105,7 @@ export type VoteRecord = Message<"vettid.vault.v1.VoteRecord"> & {
    * The receipt in the vettid.voting.v1 format: the SignedVote exactly as queued for
    * the backend (payload with proposal_id, proposal_hash, choice, voting_public_key,
    * nonce, cast_at_ms and revision; voting signature; enclave countersignature;
-   * enclave_key_id) and vote_hash = SHA-256(signed_vote.payload), 32 bytes.
+   * enclave_key_id) and its vote_hash (vote.proto), 32 bytes.
    *
    * @generated from field: vettid.voting.v1.VoteReceipt receipt = 1;
    */

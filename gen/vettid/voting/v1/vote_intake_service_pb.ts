@@ -46,7 +46,7 @@ export const file_vettid_voting_v1_vote_intake_service: GenFile = /*@__PURE__*/
  */
 export type VoteSubmissionResult = Message<"vettid.voting.v1.VoteSubmissionResult"> & {
   /**
-   * SHA-256(signed_vote.payload) of the vote this result is for, 32 bytes.
+   * vote_hash (vote.proto) of the vote this result is for, 32 bytes.
    *
    * @generated from field: bytes vote_hash = 1;
    */

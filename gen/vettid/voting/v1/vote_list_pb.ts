@@ -13,7 +13,7 @@
 // An independent audit of a PublishedVoteList:
 //  1. Verify signed_proposal (proposal.proto) and signed_head ("vettid-vote-list-head-v1",
 //     org key); decode both. head.proposal_hash == SHA-256(signed_proposal.payload).
-//  2. For every entry: vote_hash == SHA-256(signed_vote.payload); decode the VotePayload;
+//  2. For every entry: vote_hash == the vote_hash of signed_vote (vote.proto); decode the VotePayload;
 //     proposal_id and proposal_hash match the proposal; choice is one of its choices;
 //     choice and voting_public_key equal the entry's copies; voting_signature verifies
 //     with voting_public_key; enclave_countersignature verifies with the key of a
@@ -216,7 +216,7 @@ export const SignedVoteListHeadSchema: GenMessage<SignedVoteListHead> = /*@__PUR
  */
 export type PublishedVote = Message<"vettid.voting.v1.PublishedVote"> & {
   /**
-   * SHA-256(signed_vote.payload), 32 bytes; the Merkle leaf data.
+   * vote_hash of signed_vote (vote.proto), 32 bytes; the Merkle leaf data.
    *
    * @generated from field: bytes vote_hash = 1;
    */

@@ -107,7 +107,7 @@ export type GetMerkleProofRequest = Message<"vettid.voting.v1.GetMerkleProofRequ
   proposalId: string;
 
   /**
-   * The vote's vote_hash = SHA-256(SignedVote.payload), 32 bytes.
+   * The vote's vote_hash (vote.proto), 32 bytes.
    *
    * @generated from field: bytes vote_hash = 2;
    */

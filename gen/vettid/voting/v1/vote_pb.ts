@@ -29,8 +29,13 @@
 //   enclave_countersignature = Ed25519(enclave countersigning key,
 //                                     UTF-8 "vettid-vote-countersig-v1" || 0x00 || payload)
 //
-// vote_hash = SHA-256(SignedVote.payload): 32 bytes naming one signed vote exactly
-// (the nonce makes it unique and unguessable). It is the vote's id in the intake
+// vote_hash: 32 bytes naming one signed vote record exactly, committing to all of it
+// (payload, both signatures and enclave_key_id; the nonce makes it unique and
+// unguessable):
+//   vote_hash = SHA-256(UTF-8 "vettid-vote-hash-v1" || 0x00 || field(payload) ||
+//                       field(voting_signature) || field(enclave_countersignature) ||
+//                       field(UTF-8 enclave_key_id))
+// where field(x) = x's length as a 4-byte big-endian unsigned integer || x. It is the vote's id in the intake
 // results, the published vote list and the Merkle tree (vote_list.proto, merkle.proto).
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
@@ -244,7 +249,8 @@ export type VoteReceipt = Message<"vettid.voting.v1.VoteReceipt"> & {
   signedVote?: SignedVote | undefined;
 
   /**
-   * SHA-256(signed_vote.payload), 32 bytes: the key for VoteListService.GetMerkleProof.
+   * vote_hash of signed_vote (defined above), 32 bytes: the key for
+   * VoteListService.GetMerkleProof.
    *
    * @generated from field: bytes vote_hash = 2;
    */
