@@ -20,6 +20,8 @@ export interface EnclaveHostOptions {
   readonly enclaveId?: string;
   /** Pinned operator keys file (see `enclave/control/operator-keys-file.ts`). */
   readonly operatorKeysFile?: string;
+  /** The voting keys the enclave pins (`enclave/voting/voting-keys-file.ts`); none: no voting. */
+  readonly votingKeysFile?: string;
   /** Memory budget for active vaults, MiB. */
   readonly memoryBudgetMb?: number;
   /** Where the processes' output goes. Default: inherited stderr, stdout dropped after ready. */
@@ -74,6 +76,7 @@ export async function startEnclaveHost(options: EnclaveHostOptions): Promise<Enc
     ...(options.memoryBudgetMb === undefined
       ? []
       : ["--memory-budget-mb", String(options.memoryBudgetMb)]),
+    ...(options.votingKeysFile === undefined ? [] : ["--voting-keys", options.votingKeysFile]),
   ];
   const parentArgs = [
     "enclave/parent/main.ts",

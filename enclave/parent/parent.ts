@@ -8,6 +8,7 @@ import { type BlobStore, createStorageHandler } from "../storage/index.js";
 import {
   connectVsock,
   createFrame,
+  enclaveInboxPrefix,
   errorBody,
   type VsockConnection,
   VsockError,
@@ -212,6 +213,8 @@ export function startParent(options: ParentOptions): Parent {
       // Every supervisor must see every command meant for it: no queue group.
       subscribe("Control.global.command", false);
       subscribe(`Control.enclave.${options.enclaveId}.command`, false);
+      // Replies to the enclave's own calls (vote batches, subscription statements).
+      subscribe(`${enclaveInboxPrefix(options.enclaveId)}.>`, false);
       subscribe("Control.user.*.command", false);
       await options.nats.flush();
       resolve();

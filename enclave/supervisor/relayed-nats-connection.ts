@@ -97,6 +97,8 @@ export function createRelayedNatsConnection(
     publish,
     async flush() {},
     async *status(): AsyncIterable<Status> {},
+    // The link to the parent comes and goes; the connection itself never closes.
+    closed: () => new Promise<void>(() => {}),
     isClosed: () => false,
   } as unknown as NatsConnection;
 

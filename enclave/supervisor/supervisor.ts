@@ -17,8 +17,10 @@ import { PinService } from "../../gen/vettid/vault/v1/pin_pb.js";
 import { ProvisioningService } from "../../gen/vettid/vault/v1/provisioning_pb.js";
 import { SecretsService } from "../../gen/vettid/vault/v1/secrets_pb.js";
 import { StatusService } from "../../gen/vettid/vault/v1/status_pb.js";
+import { VotingService } from "../../gen/vettid/vault/v1/voting_pb.js";
 import { ErrorCode } from "../../gen/vettid/vsock/v1/frame_pb.js";
 import { HealthResponseSchema, MetricUnit } from "../../gen/vettid/vsock/v1/health_pb.js";
+import { createNatsTransport } from "../../rpc/client/index.js";
 import {
   createRequestOpener,
   createSealingKeyPair,
@@ -39,9 +41,22 @@ import { createProvisioningService } from "../vault-manager/services/provisionin
 import { createSecretsService } from "../vault-manager/services/secrets-service.js";
 import { createStatusService } from "../vault-manager/services/status-service.js";
 import type { VaultAccess } from "../vault-manager/services/vault-access.js";
-import { errorBody, listenVsock, type VsockConnection, type VsockServer } from "../vsock/index.js";
+import { createVotingService } from "../vault-manager/services/voting-service.js";
+import {
+  type BatchScheduler,
+  createEnclaveVoteCountersigner,
+  type VotingTrust,
+} from "../voting/index.js";
+import {
+  enclaveInboxPrefix,
+  errorBody,
+  listenVsock,
+  type VsockConnection,
+  type VsockServer,
+} from "../vsock/index.js";
 import { createAttestationServices } from "./attestation-services.js";
 import { createEnclaveMetrics, DEFAULT_METRICS_FLUSH_MS, METRIC } from "./enclave-metrics.js";
+import { createEnclaveVoting, type EnclaveVoting } from "./enclave-voting.js";
 import { createRelayedNatsConnection } from "./relayed-nats-connection.js";
 import { createVaultRegistry, type VaultRegistry } from "./vault-registry.js";
 import { createVsockBlobStore } from "./vsock-blob-store.js";
@@ -65,12 +80,33 @@ export interface SupervisorOptions {
   readonly now?: () => number;
   /** Problems that cannot be answered (never with member data). Default: stderr. */
   readonly onProblem?: (problem: string) => void;
+  /**
+   * Voting: the org and subscription keys this image pins. Without it VotingService answers
+   * `failed_precondition` (an enclave built without voting keys).
+   */
+  readonly voting?: SupervisorVotingOptions;
 }
+
+/** Voting options of {@link startSupervisor}. */
+export interface SupervisorVotingOptions {
+  readonly trust: VotingTrust;
+  /** Interval of vote batches (default ten minutes). */
+  readonly batchIntervalMs?: number;
+  /** Delay of the flush after a proposal closes (default thirty seconds). */
+  readonly closeFlushDelayMs?: number;
+  /** Timers of the batcher (tests). */
+  readonly scheduler?: BatchScheduler;
+}
+
+/** Deadline of the enclave's own calls to the backend other than vote batches. */
+const BACKEND_CALL_TIMEOUT_MS = 10_000;
 
 /** A running supervisor. */
 export interface Supervisor {
   readonly sealingPublicKey: Uint8Array;
   readonly registry: VaultRegistry;
+  /** The enclave's voting (undefined without voting keys). */
+  readonly voting: EnclaveVoting | undefined;
   close(): Promise<void>;
 }
 
@@ -102,8 +138,38 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   });
   const attest = (nonce: Uint8Array) =>
     options.nsm.attest({ publicKey: sealingKey.publicKey, nonce });
+  let voting: EnclaveVoting | undefined;
+  if (options.voting !== undefined) {
+    const votingOptions = options.voting;
+    voting = createEnclaveVoting({
+      trust: votingOptions.trust,
+      countersigner: await createEnclaveVoteCountersigner(options.nsm),
+      registry,
+      transport: createNatsTransport({
+        connection: relayed.connection,
+        inboxPrefix: enclaveInboxPrefix(options.enclaveId),
+        defaultTimeoutMs: BACKEND_CALL_TIMEOUT_MS,
+      }),
+      now,
+      onProblem,
+      ...(votingOptions.batchIntervalMs === undefined
+        ? {}
+        : { batchIntervalMs: votingOptions.batchIntervalMs }),
+      ...(votingOptions.closeFlushDelayMs === undefined
+        ? {}
+        : { closeFlushDelayMs: votingOptions.closeFlushDelayMs }),
+      // The batcher reads the enclave's clock (the same one that judges the voting window).
+      scheduler: votingOptions.scheduler ?? {
+        setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+        clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+        now,
+      },
+    });
+    voting.start();
+  }
   const access: VaultAccess = {
     use: (guid, operation) => registry.use(guid, operation),
+    unlocked: (guid) => voting?.unlocked(guid),
     create: (guid, init) => registry.create(guid, init),
     pinRateLimited: () => metrics.record(METRIC.pinRateLimited, 1, MetricUnit.COUNT),
     now,
@@ -141,6 +207,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       router.service(CredentialService, createCredentialService(access));
       router.service(SecretsService, createSecretsService(access));
       router.service(StatusService, createStatusService(access));
+      router.service(VotingService, createVotingService(access, voting));
       router.service(ProvisioningService, createProvisioningService(access, sealingKey));
       router.service(VaultEchoService, createVaultEchoService());
       router.service(EnclaveAttestationService, attestation.enclave);
@@ -170,6 +237,8 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
           detail = "vault evicted (locked; its stored state is current)";
           break;
         case "drainEnclave":
+          // Queued votes leave now: their records stay QUEUED until an unlock writes the outcome.
+          if (voting !== undefined) void voting.flush();
           registry.evictAll();
           status = ControlCommandStatus.COMPLETED;
           detail = "every vault evicted";
@@ -266,6 +335,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
 
   const gauges = setInterval(() => {
     registry.evictIdle();
+    voting?.refreshDue();
     metrics.record(METRIC.activeVaults, registry.activeCount, MetricUnit.COUNT);
     metrics.record(
       METRIC.memoryUsagePercent,
@@ -279,8 +349,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   return {
     sealingPublicKey: sealingKey.publicKey,
     registry,
+    voting,
     async close() {
       clearInterval(gauges);
+      voting?.stop();
       for (const subscription of controlSubscriptions) subscription.unsubscribe();
       await server.close();
       await vsock.close();

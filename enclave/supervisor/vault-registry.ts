@@ -56,6 +56,13 @@ export interface VaultRegistryOptions {
 export interface VaultRegistry {
   use<T>(ownerGuid: string, operation: (vault: Vault) => Promise<T>): Promise<T>;
   create(ownerGuid: string, init: (db: VaultDatabase) => Promise<void>): Promise<Vault>;
+  /**
+   * Runs `operation` on the member's vault only if it is in memory and unlocked (work the enclave
+   * does on its own, which must neither load a vault nor touch a locked one); undefined otherwise.
+   */
+  useIfOpen<T>(ownerGuid: string, operation: (vault: Vault) => Promise<T>): Promise<T | undefined>;
+  /** Members whose vaults are in memory and unlocked. */
+  openVaults(): string[];
   /** Drops a vault from memory now (the EvictVault control command). */
   evict(ownerGuid: string): boolean;
   /** Drops every vault (drain, shutdown). */
@@ -164,6 +171,15 @@ export function createVaultRegistry(options: VaultRegistryOptions): VaultRegistr
       active.set(ownerGuid, vault);
       enforceBudget();
       return vault;
+    },
+    async useIfOpen(ownerGuid, operation) {
+      if (active.get(ownerGuid)?.isOpen !== true) return undefined;
+      return this.use(ownerGuid, async (vault) =>
+        vault.isOpen ? await operation(vault) : undefined,
+      );
+    },
+    openVaults() {
+      return [...active].filter(([, vault]) => vault.isOpen).map(([guid]) => guid);
     },
     evict: drop,
     evictIdle() {

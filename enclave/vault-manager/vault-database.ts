@@ -5,7 +5,7 @@
 import Database from "better-sqlite3";
 
 /** Schema version written to `meta.schema_version`. */
-export const VAULT_SCHEMA_VERSION = 1;
+export const VAULT_SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY NOT NULL) STRICT;
@@ -32,6 +32,24 @@ CREATE TABLE secret_versions (
   created_at_ms INTEGER NOT NULL, PRIMARY KEY (secret_id, version)) STRICT;
 `;
 
+/**
+ * Changes from each schema version to the next, applied in order when an older image is opened.
+ * Index 0 takes version 1 to 2: the member's votes (VoteRecord bytes, with the columns lookups
+ * need), the revision counter per proposal and the certificates of the enclave keys that
+ * countersigned queued votes (needed to resend them after an enclave restart).
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE votes (
+  vote_hash BLOB PRIMARY KEY, proposal_id TEXT NOT NULL, revision INTEGER NOT NULL,
+  status INTEGER NOT NULL, signed_at_ms INTEGER NOT NULL, closes_at_ms INTEGER NOT NULL,
+  enclave_key_id TEXT NOT NULL, record BLOB NOT NULL) STRICT;
+CREATE INDEX votes_by_signing ON votes (signed_at_ms DESC, vote_hash);
+CREATE TABLE vote_revisions (proposal_id TEXT PRIMARY KEY, last_revision INTEGER NOT NULL) STRICT;
+CREATE TABLE countersigning_keys (key_id TEXT PRIMARY KEY, certificate BLOB NOT NULL) STRICT;
+`,
+];
+
 /** A vault database handle. */
 export type VaultDatabase = Database.Database;
 
@@ -40,6 +58,7 @@ export function createVaultDatabase(): VaultDatabase {
   const db = new Database(":memory:");
   db.pragma("foreign_keys = ON");
   db.exec(SCHEMA);
+  for (const migration of MIGRATIONS) db.exec(migration);
   db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(
     String(VAULT_SCHEMA_VERSION),
   );
@@ -49,7 +68,9 @@ export function createVaultDatabase(): VaultDatabase {
 /**
  * Opens a database image made by {@link serializeVaultDatabase}.
  *
- * @throws Error when the image is not a SQLite database or has another schema version.
+ * An older schema is migrated in memory; the next commit stores the migrated image.
+ *
+ * @throws Error when the image is not a SQLite database or has an unknown schema version.
  */
 export function openVaultDatabase(image: Uint8Array): VaultDatabase {
   const db = new Database(Buffer.from(image.buffer, image.byteOffset, image.byteLength));
@@ -57,9 +78,16 @@ export function openVaultDatabase(image: Uint8Array): VaultDatabase {
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
     | { value: string }
     | undefined;
-  if (row?.value !== String(VAULT_SCHEMA_VERSION)) {
+  const version = Number(row?.value);
+  if (!Number.isInteger(version) || version < 1 || version > VAULT_SCHEMA_VERSION) {
     db.close();
     throw new Error(`vault database schema ${row?.value ?? "missing"} is not supported`);
+  }
+  if (version < VAULT_SCHEMA_VERSION) {
+    db.transaction(() => {
+      for (const migration of MIGRATIONS.slice(version - 1)) db.exec(migration);
+      writeMeta(db, "schema_version", String(VAULT_SCHEMA_VERSION));
+    })();
   }
   return db;
 }

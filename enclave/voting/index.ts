@@ -26,3 +26,4 @@ export {
 } from "./vote-batcher.js";
 export type { VotingKeyPair } from "./voting-key.js";
 export { deriveVotingKey, ED25519_SEED_BYTES } from "./voting-key.js";
+export { readVotingKeysFile } from "./voting-keys-file.js";

@@ -166,6 +166,26 @@ describe("vote batcher", () => {
     batcher.stop();
   });
 
+  it("a proposal closing after the next tick adds no flush: the vote waits for the tick", async () => {
+    const clock = manualScheduler();
+    const requests: SubmitVotesRequest[] = [];
+    const batcher = createVoteBatcher({
+      submit: accepting(requests),
+      onOutcome: () => {},
+      scheduler: clock.scheduler,
+      intervalMs: 600_000,
+    });
+    batcher.start();
+    // Closes in 30 days: past what a timer can wait (2^31 ms), which would otherwise fire at once.
+    batcher.enqueue(vote({ closesAtMs: 1_000_000 + 30 * 86_400_000 }));
+    expect(clock.pending()).toBe(1);
+    await clock.advance(599_999);
+    expect(requests).toHaveLength(0);
+    await clock.advance(1);
+    expect(requests).toHaveLength(1);
+    batcher.stop();
+  });
+
   it("keeps a batch that failed and resends it first, with the same batch id", async () => {
     const requests: SubmitVotesRequest[] = [];
     let fail = true;

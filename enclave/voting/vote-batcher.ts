@@ -128,6 +128,9 @@ export function createVoteBatcher(options: VoteBatcherOptions): VoteBatcher {
   const scheduleCloseFlush = (closesAtMs: number) => {
     if (!running || closeFlushes.has(closesAtMs)) return;
     const delay = Math.max(0, closesAtMs + closeDelay - scheduler.now());
+    // A regular tick comes first: nothing to add (and timers cannot wait past 2^31 ms anyway; a
+    // longer delay would fire at once, sending the vote right after it was cast).
+    if (delay >= intervalMs) return;
     closeFlushes.set(
       closesAtMs,
       scheduler.setTimeout(() => {

@@ -1,4 +1,5 @@
 export type { VsockConnectionOptions } from "./connection-options.js";
+export { enclaveInboxPrefix } from "./enclave-inbox.js";
 export type {
   FrameBody,
   FrameBodyCase,

@@ -57,6 +57,11 @@ export interface NatsTransportOptions {
    * inside the enclave only: relays can then read them). Off by default.
    */
   readonly allowUnsealed?: boolean;
+  /**
+   * Where replies of routes that pin no reply prefix arrive: `_INBOX` by default. A caller whose
+   * messages are relayed (the enclave, behind its parent) names a prefix the relay subscribes to.
+   */
+  readonly inboxPrefix?: string;
 }
 
 /** Base of the URLs Connect builds (`nats://rpc/<package.Service>/<Method>`); never dialled. */
@@ -81,7 +86,9 @@ export function createNatsTransport(options: NatsTransportOptions): Transport {
       if (method === undefined) return undefined;
       const route = requireServiceRoute(method.parent);
       const prefix =
-        route.replyPrefix === undefined ? "_INBOX" : expandSubject(route.replyPrefix, values);
+        route.replyPrefix === undefined
+          ? (options.inboxPrefix ?? "_INBOX")
+          : expandSubject(route.replyPrefix, values);
       const sealer = route.sealedSubject === undefined ? undefined : options.sealing;
       if (route.sealed && sealer === undefined && options.allowUnsealed !== true) {
         throw new ConnectError(

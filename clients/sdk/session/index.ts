@@ -21,3 +21,5 @@ export {
   DEFAULT_VAULT_CALL_TIMEOUT_MS,
   openVaultSession,
 } from "./vault-session.js";
+export type { CastVoteInVaultOptions } from "./vault-voting.js";
+export { CAST_VOTE_PROCEDURE, castVoteInVault } from "./vault-voting.js";

@@ -61,6 +61,8 @@ export {
   findVoteByHash,
   findVoteByVotingKey,
 } from "./my-vote.js";
+export type { MyVotes } from "./my-votes.js";
+export { createMyVotes, MY_VOTES_KEY } from "./my-votes.js";
 export {
   derSignatureProblem,
   keyIdOfSpki,

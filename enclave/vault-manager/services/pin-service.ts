@@ -25,6 +25,7 @@ export function createPinService(access: VaultAccess): ServiceImpl<typeof PinSer
     setupPin(request, context) {
       return access.use(ownerGuidOf(context), async (vault) => {
         await vault.setupPin(request.pin);
+        access.unlocked?.(ownerGuidOf(context));
         return create(SetupPinResponseSchema, {
           state: vault.state,
           pinAttempts: vault.pinAttempts(),
@@ -37,6 +38,7 @@ export function createPinService(access: VaultAccess): ServiceImpl<typeof PinSer
       return access.use(ownerGuid, async (vault) => {
         const result = await vault.unlock(request.pin);
         if (result === "locked_out") access.pinRateLimited(ownerGuid);
+        if (result === "accepted") access.unlocked?.(ownerGuid);
         return create(UnlockVaultResponseSchema, {
           result: RESULT[result],
           pinAttempts: vault.pinAttempts(),

@@ -36,6 +36,8 @@ export const SERVED_OPERATIONS: readonly (readonly [string, string, boolean, boo
   ["delete_secret", "/vettid.vault.v1.SecretsService/DeleteSecret", true, false],
   ["get_vault_status", "/vettid.vault.v1.StatusService/GetVaultStatus", false, true],
   ["get_event_type_catalog", "/vettid.vault.v1.StatusService/GetEventTypeCatalog", false, true],
+  ["cast_vote", "/vettid.vault.v1.VotingService/CastVote", true, false],
+  ["list_votes", "/vettid.vault.v1.VotingService/ListVotes", false, false],
 ];
 
 /** StatusService: the vault's state and its handler catalogue. */

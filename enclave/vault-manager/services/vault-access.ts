@@ -18,6 +18,12 @@ export interface VaultAccess {
   use<T>(ownerGuid: string, operation: (vault: Vault) => Promise<T>): Promise<T>;
   /** Creates a vault; `already_exists` when there is one. */
   create(ownerGuid: string, init: (db: VaultDatabase) => Promise<void>): Promise<Vault>;
+  /**
+   * Called after the member's vault was unlocked (or its PIN first set), inside that operation:
+   * work it starts (fetching the subscription statement, re-queueing votes) must run afterwards,
+   * never awaited here.
+   */
+  unlocked?(ownerGuid: string): void;
   /** Called when a PIN attempt is refused because of a lockout (the `PINRateLimited` metric). */
   pinRateLimited(ownerGuid: string): void;
   /** Clock, ms since epoch. */

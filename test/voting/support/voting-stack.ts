@@ -62,6 +62,8 @@ export interface VotingStack {
   readonly voteLists: Client<typeof VoteListService>;
   readonly intake: Client<typeof VoteIntakeService>;
   readonly subscriptions: Client<typeof SubscriptionStatementService>;
+  /** The nats-server's URL (for an enclave's parent and members' apps). */
+  readonly natsUrl: string;
   /** The NATS connection an enclave would submit on. */
   readonly enclaveConnection: NatsConnection;
   /** Call options carrying the admin bearer token. */
@@ -130,6 +132,7 @@ export async function startVotingStack(now: number): Promise<VotingStack> {
     voteLists: createClient(VoteListService, transport),
     intake: createRpcClient(VoteIntakeService, natsTransport),
     subscriptions: createRpcClient(SubscriptionStatementService, natsTransport),
+    natsUrl: nats.url,
     enclaveConnection,
     admin: { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
     async enroll(member) {
