@@ -25,6 +25,7 @@ import { createUser } from "@nats-io/nkeys";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { connect, credsAuthenticator } from "nats";
 import type { AttestationTrustStore } from "../clients/sdk/attestation/index.js";
+import { trustKeysNode } from "../clients/sdk/voting/node.js";
 import { readOperatorKeys } from "../enclave/control/index.js";
 import { type EnclaveHost, startEnclaveHost } from "../enclave/host/index.js";
 import { createDevNsm } from "../enclave/nsm/index.js";
@@ -35,6 +36,7 @@ import { createNatsTransport, serveNats } from "../rpc/index.js";
 import { createEchoService } from "../server/diagnostics/index.js";
 import { issueInvitation } from "../server/enrollment/index.js";
 import {
+  createLocalVoting,
   type LocalStackState,
   loadOrCreateLocalStackState,
   startLocalBackend,
@@ -131,11 +133,21 @@ try {
     parentCredsFile: parentCreds,
     stateDir: state.path("enclave"),
     operatorKeysFile: state.operatorKeysFile,
+    votingKeysFile: state.path("votingKeys"),
   });
   stops.push(() => enclave.close());
 
-  // 4. The backend: HTTP API, control audit worker, diagnostics echo.
+  // 4. The backend: HTTP API (with voting), control audit worker, voting over NATS, diagnostics.
   const logger = args.verbose ? createConsoleLogger("backend") : silentLogger;
+  const voting = await createLocalVoting({
+    dynamo,
+    voteListDir: state.path("voteLists"),
+    orgKey: state.votingKeys.org,
+    subscriptionKey: state.votingKeys.subscription,
+    adminToken: state.adminToken,
+    enclaveTrust: enclave.trust,
+    logger,
+  });
   const backend = await startLocalBackend({
     natsUrl: nats.url,
     trust,
@@ -146,12 +158,15 @@ try {
     accountTokenKey: state.accountTokenKey,
     httpPort,
     logger,
+    extraRoutes: (router) => voting.routes(router),
     onRecoveryNotice: (notice) =>
       console.log(
         `recovery notice for ${notice.ownerGuid}: recovery ${notice.recoveryId}, cancel token ${Buffer.from(notice.cancelToken).toString("base64url")}`,
       ),
   });
   stops.push(() => backend.stop());
+  await voting.serve(backend.connection);
+  stops.push(() => voting.stop());
   const echo = await serveNats({
     connection: backend.connection,
     name: "vettid-diagnostics",
@@ -191,6 +206,10 @@ try {
       `  HTTP API        ${backend.url} (Connect, JSON or protobuf: POST /vettid.enrollment.v1.EnrollmentService/EnrollStart …; docs/http-api.md)`,
       `  enclave         ${attested.enclaveId} (supervisor and parent processes, dev NSM in ${where(enclave.host.nsmStateDir)})`,
       "  workers         control audit (Control.*.command, Control.result.*) and member token revocation",
+      `  voting          proposals and vote lists on the HTTP API; vote intake and subscription statements on NATS;`,
+      `                  lists published a minute after grace (files in ${where(state.path("voteLists"))})`,
+      `                  admin token in ${where(state.path("adminToken"))}; results page:`,
+      `                  npx tsx clients/admin/main.ts --backend ${backend.url} --org-key ${where(state.path("orgPublicKey"))}`,
       `  invitation      ${invitation.code} (new at each start, valid until ${new Date(invitation.expiresAtMs).toISOString()})`,
       `  operator        VETTID_NATS_URL=${nats.url} VETTID_NATS_CREDS=${where(operatorCreds)} \\`,
       `                  VETTID_CONTROL_KEY=${where(state.controlKeyFile)} VETTID_CONTROL_KEY_ID=${state.controlKeyId} \\`,
@@ -207,6 +226,8 @@ try {
       baseUrl: backend.url,
       invitationCode: invitation.code,
       trust: enclave.trust,
+      adminToken: state.adminToken,
+      orgKeys: trustKeysNode([voting.orgPublicKey]),
       print: (line) => console.log(line),
     });
   }
@@ -277,6 +298,7 @@ async function startEnclave(options: {
   readonly parentCredsFile: string;
   readonly stateDir: string;
   readonly operatorKeysFile: string;
+  readonly votingKeysFile: string;
 }): Promise<LocalEnclave> {
   const output: string[] = [];
   const host = await startEnclaveHost({
@@ -285,6 +307,7 @@ async function startEnclave(options: {
     stateDir: options.stateDir,
     enclaveId: ENCLAVE_ID,
     operatorKeysFile: options.operatorKeysFile,
+    votingKeysFile: options.votingKeysFile,
     onOutput: (who, line) => {
       if (args.verbose) process.stderr.write(`[${who}] ${line}\n`);
       else if (output.push(`[${who}] ${line}`) > 50) output.shift();

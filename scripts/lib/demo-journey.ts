@@ -2,25 +2,46 @@
  * `npm start -- --demo`: a scripted member journey against the running local stack, printing each
  * step — what a mobile app does, through the reference SDK: enroll with an invitation over HTTP
  * (the enclave's attestation verified, the credential created inside the enclave), connect to NATS
- * with the member's own JWT, set a PIN, store secrets, prove the password, lock and unlock.
+ * with the member's own JWT, set a PIN, store secrets, prove the password, lock and unlock; then
+ * an admin opens a proposal and the member votes through their vault, and changes the vote.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import type { AttestationTrustStore } from "../../clients/sdk/attestation/index.js";
 import { enroll } from "../../clients/sdk/enrollment/index.js";
 import { createMemberStore } from "../../clients/sdk/member/index.js";
-import { connectMember, openVaultSession } from "../../clients/sdk/session/index.js";
+import {
+  castVoteInVault,
+  connectMember,
+  openVaultSession,
+} from "../../clients/sdk/session/index.js";
 import { createFileSecureStorage } from "../../clients/sdk/storage/index.js";
+import {
+  createMyVotes,
+  type TrustedKeys,
+  toHex,
+  verifySignedProposal,
+} from "../../clients/sdk/voting/index.js";
 import { VaultState } from "../../gen/vettid/vault/v1/common_pb.js";
 import { PinCheckResult } from "../../gen/vettid/vault/v1/pin_pb.js";
 import { SecretProtection, SecretsService } from "../../gen/vettid/vault/v1/secrets_pb.js";
+import { VoteSubmissionStatus, VotingService } from "../../gen/vettid/vault/v1/voting_pb.js";
+import { Choice, QuorumType } from "../../gen/vettid/voting/v1/proposal_pb.js";
+import { ProposalService } from "../../gen/vettid/voting/v1/proposal_service_pb.js";
 
 /** What the demo needs from the stack. */
 export interface DemoOptions {
   readonly baseUrl: string;
   readonly invitationCode: string;
   readonly trust: AttestationTrustStore;
+  /** Bearer token of the admin calls (CreateProposal). */
+  readonly adminToken: string;
+  /** The org proposal keys the app pins. */
+  readonly orgKeys: TrustedKeys;
   readonly print: (line: string) => void;
 }
 
@@ -128,9 +149,66 @@ export async function runDemoJourney(options: DemoOptions): Promise<void> {
       () => secrets.listSecrets({}),
       (r) => r.secrets.map((s) => s.name).join(", "),
     );
+    const proposals = createClient(
+      ProposalService,
+      createConnectTransport({ baseUrl: options.baseUrl, httpVersion: "1.1" }),
+    );
+    const created = await step(
+      "an admin opens a proposal (signed with the org key; the app verifies it before showing it)",
+      () =>
+        proposals.createProposal(
+          {
+            requestId: randomUUID(),
+            title: "Demo: adopt the new meeting schedule",
+            text: "Shall meetings move to the first Thursday of each month?",
+            category: "demo",
+            choices: [Choice.YES, Choice.NO, Choice.ABSTAIN],
+            opensAtMs: BigInt(Date.now()),
+            closesAtMs: BigInt(Date.now() + 24 * 3_600_000),
+            quorumType: QuorumType.NONE,
+          },
+          { headers: { authorization: `Bearer ${options.adminToken}` } },
+        ),
+      (r) => {
+        const verified = verifySignedProposal(r.proposal?.signedProposal, options.orgKeys);
+        if (!verified.ok) throw new Error(`the proposal does not verify: ${verified.problem}`);
+        return `${verified.payload.proposalNumber} "${verified.payload.title}", org signature verified`;
+      },
+    );
+    const signedProposal = created.proposal?.signedProposal;
+    if (signedProposal === undefined) throw new Error("the proposal came back unsigned");
+    const myVotes = createMyVotes(await createFileSecureStorage(join(home, "votes")));
+    const vote = (choice: Choice) =>
+      castVoteInVault(session, {
+        password,
+        signedProposal,
+        choice,
+        orgKeys: options.orgKeys,
+        trust: options.trust,
+        myVotes,
+      });
+    await step(
+      "vote YES with the password (the vault checks the subscription, signs with a per-proposal key; the enclave countersigns)",
+      () => vote(Choice.YES),
+      (r) =>
+        `revision ${r.revision}, ${VoteSubmissionStatus[r.status]}, vote hash ${toHex(r.receipt?.voteHash ?? new Uint8Array()).slice(0, 16)}…, receipt kept`,
+    );
+    await step(
+      "change the vote to NO before the proposal closes",
+      () => vote(Choice.NO),
+      (r) => `revision ${r.revision} replaces revision 1`,
+    );
+    await step(
+      "the vault's record of the member's votes (they leave in the enclave's next batch)",
+      () => session.client(VotingService).listVotes({}),
+      (r) =>
+        r.votes
+          .map((v) => `r${v.revision} ${Choice[v.choice]} ${VoteSubmissionStatus[v.status]}`)
+          .join(", "),
+    );
     await connection.close();
     print(
-      `Demo done: member ${enrollment.ownerGuid} enrolled and used its vault; the stack keeps it.`,
+      `Demo done: member ${enrollment.ownerGuid} enrolled, used its vault and voted; the stack keeps it.`,
     );
   } finally {
     await rm(home, { recursive: true, force: true });

@@ -8,3 +8,5 @@ export {
   LOCAL_STATE_FILES,
   loadOrCreateLocalStackState,
 } from "./local-stack-state.js";
+export type { LocalVoting, LocalVotingOptions } from "./local-voting.js";
+export { createLocalVoting, LOCAL_PUBLISH_INTERVAL_MS } from "./local-voting.js";

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fromSeed, type KeyPair } from "@nats-io/nkeys";
@@ -25,6 +25,18 @@ export const LOCAL_STATE_FILES = {
   operatorKeys: "operator-keys.json",
   /** The key of development account tokens (hex, 0600). */
   accountTokenKey: "dev-account-token.key",
+  /** The org proposal key (proposals, vote list heads), PKCS#8 DER base64 (0600). */
+  orgKey: "voting-org.key",
+  /** The subscription statement key, PKCS#8 DER base64 (0600). */
+  subscriptionKey: "voting-subscription.key",
+  /** The public keys the enclave pins for voting (`enclave/voting/voting-keys-file.ts`). */
+  votingKeys: "voting-keys.json",
+  /** The org key's public half, SPKI PEM, for the admin page and `vettid verify-votes`. */
+  orgPublicKey: "voting-org.pub.pem",
+  /** The admin bearer token of ProposalService's admin calls (0600). */
+  adminToken: "voting-admin.token",
+  /** Published vote lists (the filesystem BlobStore). */
+  voteLists: "vote-lists",
   /** dynalite's LevelDB. */
   dynamo: "dynamodb",
   /** Credential backups (the filesystem BlobStore). */
@@ -44,6 +56,10 @@ export interface LocalStackState {
   readonly controlKeyId: string;
   readonly operatorKeysFile: string;
   readonly accountTokenKey: Uint8Array;
+  /** The org proposal key and the subscription statement key, PKCS#8 DER. */
+  readonly votingKeys: { readonly org: Uint8Array; readonly subscription: Uint8Array };
+  /** The admin bearer token for CreateProposal and CloseProposal. */
+  readonly adminToken: string;
   /** Absolute path of an entry of {@link LOCAL_STATE_FILES}. */
   path(entry: keyof typeof LOCAL_STATE_FILES): string;
 }
@@ -67,7 +83,7 @@ interface StoredTrust {
 export async function loadOrCreateLocalStackState(dir: string): Promise<LocalStackState> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = (entry: keyof typeof LOCAL_STATE_FILES) => join(dir, LOCAL_STATE_FILES[entry]);
-  for (const folder of ["dynamo", "blobs", "enclave", "creds"] as const) {
+  for (const folder of ["dynamo", "blobs", "voteLists", "enclave", "creds"] as const) {
     await mkdir(path(folder), { recursive: true, mode: 0o700 });
   }
 
@@ -134,15 +150,56 @@ export async function loadOrCreateLocalStackState(dir: string): Promise<LocalSta
     await writeFile(path("accountTokenKey"), `${tokenKey}\n`, { mode: 0o600 });
   }
 
+  const org = await loadOrCreateP256Key(path("orgKey"));
+  const subscription = await loadOrCreateP256Key(path("subscriptionKey"));
+  const publicSpki = (pkcs8: Uint8Array) =>
+    createPublicKey(createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" }));
+  await writeFile(
+    path("votingKeys"),
+    `${JSON.stringify(
+      {
+        orgKeys: [publicSpki(org).export({ format: "der", type: "spki" }).toString("base64")],
+        subscriptionKeys: [
+          publicSpki(subscription).export({ format: "der", type: "spki" }).toString("base64"),
+        ],
+      },
+      null,
+      2,
+    )}\n`,
+    { mode: 0o644 },
+  );
+  await writeFile(
+    path("orgPublicKey"),
+    publicSpki(org).export({ format: "pem", type: "spki" }).toString(),
+    { mode: 0o644 },
+  );
+  let adminToken = (await readText(path("adminToken")))?.trim();
+  if (adminToken === undefined || adminToken === "") {
+    adminToken = randomBytes(24).toString("base64url");
+    await writeFile(path("adminToken"), `${adminToken}\n`, { mode: 0o600 });
+  }
+
   return {
     dir,
     trust,
+    votingKeys: { org, subscription },
+    adminToken,
     controlKeyFile: path("controlKey"),
     controlKeyId: LOCAL_CONTROL_KEY_ID,
     operatorKeysFile: path("operatorKeys"),
     accountTokenKey: Buffer.from(tokenKey.trim(), "hex"),
     path,
   };
+}
+
+/** A P-256 private key kept as base64 PKCS#8 DER, made on first use. */
+async function loadOrCreateP256Key(file: string): Promise<Uint8Array> {
+  const text = await readText(file);
+  if (text !== undefined) return new Uint8Array(Buffer.from(text.trim(), "base64"));
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pkcs8 = privateKey.export({ format: "der", type: "pkcs8" });
+  await writeFile(file, `${pkcs8.toString("base64")}\n`, { mode: 0o600 });
+  return new Uint8Array(pkcs8);
 }
 
 async function readText(file: string): Promise<string | undefined> {

@@ -48,6 +48,8 @@ export interface MembersTable {
   revokeDevice(ownerGuid: string, nowMs: number): Promise<void>;
   /** Suspends the member with a reason. */
   suspend(ownerGuid: string, reason: string, nowMs: number): Promise<void>;
+  /** Members whose status is active (a full-table count: for proposal closing, not hot paths). */
+  countActive(): Promise<number>;
 }
 
 /** The members table of `context`. */
@@ -118,6 +120,12 @@ export function createMembersTable(context: DynamoContext): MembersTable {
         { expression: "attribute_exists(owner_guid)" },
       );
     },
+    countActive: () =>
+      table.count({
+        expression: "#status = :active",
+        names: { "#status": "status" },
+        values: { ":active": s("active") },
+      }),
     async suspend(ownerGuid, reason, nowMs) {
       await table.update(
         key(ownerGuid),

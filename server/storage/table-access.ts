@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { Item } from "./attribute-values.js";
@@ -145,11 +146,38 @@ export class TableAccess {
     }
     return items;
   }
+
+  /**
+   * How many items match `filter`, over the whole table (a paginated Scan returning counts only).
+   * Linear in the table's size: for rare reads, such as a proposal's eligible members at close.
+   */
+  async count(filter: Expression): Promise<number> {
+    let total = 0;
+    let start: Item | undefined;
+    try {
+      do {
+        const output = await this.context.client.send(
+          new ScanCommand({
+            TableName: this.name,
+            Select: "COUNT",
+            ConsistentRead: true,
+            ...expressionParts(filter, "FilterExpression"),
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+        total += output.Count ?? 0;
+        start = output.LastEvaluatedKey;
+      } while (start !== undefined);
+    } catch (error) {
+      throw storageUnavailable("scan", this.name, error);
+    }
+    return total;
+  }
 }
 
 function expressionParts(
   expression: Expression | undefined,
-  field: "ConditionExpression" | "KeyConditionExpression",
+  field: "ConditionExpression" | "KeyConditionExpression" | "FilterExpression",
 ) {
   if (expression === undefined) return {};
   return {
