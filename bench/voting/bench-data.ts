@@ -34,7 +34,7 @@ import { progress } from "../lib/report.js";
 import type { GenerateRequest, GenerateWorkerData } from "./generate-worker.js";
 
 /** Version of the cached data's format: change it whenever the generator or a format changes. */
-export const BENCH_DATA_VERSION = "voting-bench-v1";
+export const BENCH_DATA_VERSION = "voting-bench-v2";
 /** Votes in the list by default: the goal is stated for a million. */
 export const DEFAULT_BENCH_VOTES = 1_000_000;
 /** Environment variable giving another count, e.g. `VETTID_BENCH_VOTES=20000` for a quick run. */
