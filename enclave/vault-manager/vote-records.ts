@@ -22,6 +22,11 @@ import {
 import type { CachedSubscription, QueuedVote, VoteOutcome } from "../voting/index.js";
 import { readMeta, type VaultDatabase, writeMeta } from "./vault-database.js";
 
+/** SQLite hands back Buffers: copy into plain Uint8Arrays before they reach messages. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
 interface VoteRow {
   vote_hash: Uint8Array;
   proposal_id: string;
@@ -81,7 +86,7 @@ function readRecord(db: VaultDatabase, voteHash: Uint8Array): VoteRecord | undef
   const row = db.prepare("SELECT record FROM votes WHERE vote_hash = ?").get(voteHash) as
     | Pick<VoteRow, "record">
     | undefined;
-  return row === undefined ? undefined : fromBinary(VoteRecordSchema, row.record);
+  return row === undefined ? undefined : fromBinary(VoteRecordSchema, plain(row.record));
 }
 
 function writeRecord(db: VaultDatabase, record: VoteRecord): void {
@@ -177,7 +182,7 @@ export function listVoteRecords(
           .all(proposalId, pageSize + 1, offset)
   ) as Pick<VoteRow, "record">[];
   return {
-    records: rows.slice(0, pageSize).map((row) => fromBinary(VoteRecordSchema, row.record)),
+    records: rows.slice(0, pageSize).map((row) => fromBinary(VoteRecordSchema, plain(row.record))),
     more: rows.length > pageSize,
   };
 }
@@ -199,19 +204,19 @@ export function queuedVotes(db: VaultDatabase): QueuedVote[] {
         .prepare("SELECT certificate FROM countersigning_keys WHERE key_id = ?")
         .get(keyId) as { certificate: Uint8Array } | undefined;
       if (row === undefined) return undefined;
-      certificate = fromBinary(EnclaveVoteKeyCertificateSchema, row.certificate);
+      certificate = fromBinary(EnclaveVoteKeyCertificateSchema, plain(row.certificate));
       certificates.set(keyId, certificate);
     }
     return certificate;
   };
   const votes: QueuedVote[] = [];
   for (const row of rows) {
-    const signedVote = fromBinary(VoteRecordSchema, row.record).receipt?.signedVote;
+    const signedVote = fromBinary(VoteRecordSchema, plain(row.record)).receipt?.signedVote;
     const certificate = certificateOf(row.enclave_key_id);
     if (signedVote === undefined || certificate === undefined) continue;
     votes.push({
       signedVote,
-      voteHash: row.vote_hash,
+      voteHash: plain(row.vote_hash),
       proposalId: row.proposal_id,
       // The vault made this payload itself: decoding it cannot fail.
       votingPublicKey: fromBinary(VotePayloadSchema, signedVote.payload).votingPublicKey,
@@ -232,7 +237,7 @@ export function readCachedSubscription(db: VaultDatabase): CachedSubscription | 
   const statement = readMeta(db, SUBSCRIPTION_KEY);
   if (!(statement instanceof Uint8Array)) return undefined;
   return {
-    statement,
+    statement: plain(statement),
     validUntilMs: Number(readMeta(db, SUBSCRIPTION_VALID_UNTIL_KEY)),
     fetchedAtMs: Number(readMeta(db, SUBSCRIPTION_FETCHED_AT_KEY)),
   };
