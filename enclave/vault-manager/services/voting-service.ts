@@ -94,6 +94,9 @@ export function createVotingService(
     async castVote(request, context) {
       const voting = enabled();
       const ownerGuid = ownerGuidOf(context);
+      if (request.signedProposal === undefined) {
+        throw new ConnectError("signed_proposal is required", Code.InvalidArgument);
+      }
       // The proposal's id names the revision counter; castVote checks everything again.
       const verified = verifySignedProposal(request.signedProposal, voting.trust.orgKeys);
       if (!verified.ok) {
