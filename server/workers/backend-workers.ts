@@ -41,8 +41,9 @@ export interface BackendWorkers {
 }
 
 /**
- * The backend's NATS workers: today the control audit trail (with revocations). Vote intake and
- * subscription statements join here (the voting work) on the same connection.
+ * The backend's NATS workers: the control audit trail (with revocations). Voting (vote intake,
+ * subscription statements, publication every minute) runs beside them on the same connection,
+ * started separately: `startVotingWorkers` (`voting-workers.ts`), as `main.ts` does.
  */
 export function startBackendWorkers(options: BackendWorkersOptions): BackendWorkers {
   const revoker = createMemberTokenRevoker({
