@@ -9,11 +9,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect } from "nats";
-import { PinService } from "../../gen/vettid/vault/v1/pin_pb.js";
 import { VoteSubmissionStatus, VotingService } from "../../gen/vettid/vault/v1/voting_pb.js";
 import { Choice, QuorumType } from "../../gen/vettid/voting/v1/proposal_pb.js";
 import { startTestEnclave } from "../../test/support/test-enclave.js";
-import { enrollMember, type TestMember } from "../../test/support/vault-member.js";
+import type { TestMember } from "../../test/support/vault-member.js";
+import { enrollVoter } from "../../test/voting/support/vault-voter.js";
 import { startVotingStack } from "../../test/voting/support/voting-stack.js";
 import { progress } from "../lib/report.js";
 
@@ -49,19 +49,7 @@ export async function measureVaultPath(seconds: number): Promise<VaultPathResult
     stack.clock.now = Date.now();
     const members: TestMember[] = [];
     for (let i = 0; i < MEMBERS; i++) {
-      const member = await enrollMember({
-        backend: stack.enclaveConnection,
-        member: appConnection,
-        nsm: stack.fixture.nsm,
-      });
-      const identityPublicKey = await enclave.identityPublicKey(member.ownerGuid);
-      if (identityPublicKey === undefined) throw new Error("no vault");
-      await stack.enroll({
-        ownerGuid: member.ownerGuid,
-        identityPublicKey,
-        identitySeed: new Uint8Array(32),
-      });
-      await member.client(PinService).setupPin({ pin: "246813" });
+      const member = await enrollVoter({ stack, enclave, app: appConnection, pin: "246813" });
       members.push(member);
     }
     await enclave.voting?.settled();

@@ -48,12 +48,8 @@ import { SignedVoteSchema, VotePayloadSchema } from "../../gen/vettid/voting/v1/
 import { createLocalP256Signer } from "../../server/signing/index.js";
 import { signProposal } from "../../server/voting/index.js";
 import { startTestEnclave, type TestEnclave } from "../support/test-enclave.js";
-import {
-  enrollMember,
-  fetchVaultSealingKey,
-  memberSession,
-  type TestMember,
-} from "../support/vault-member.js";
+import { fetchVaultSealingKey, memberSession, type TestMember } from "../support/vault-member.js";
+import { enrollVoter } from "./support/vault-voter.js";
 import { startVotingStack, type VotingStack } from "./support/voting-stack.js";
 
 const HOUR = 3_600_000;
@@ -156,25 +152,16 @@ beforeAll(async () => {
   });
   storageDirectory = await mkdtemp(join(tmpdir(), "vettid-my-votes-"));
   for (let i = 0; i < MEMBERS; i++) {
-    const member = await enrollMember({
-      backend: stack.enclaveConnection,
-      member: appConnection,
-      nsm: stack.fixture.nsm,
-    });
-    const identityPublicKey = await enclave.identityPublicKey(member.ownerGuid);
-    if (identityPublicKey === undefined) throw new Error("no vault");
     // The last member never subscribed: the backend has no member record for them.
-    if (i < MEMBERS - 1) {
-      await stack.enroll({
-        ownerGuid: member.ownerGuid,
-        identityPublicKey,
-        identitySeed: new Uint8Array(32),
-      });
-    }
+    const member = await enrollVoter({
+      stack,
+      enclave,
+      app: appConnection,
+      pin: PIN,
+      subscribed: i < MEMBERS - 1,
+    });
     const storage = await createFileSecureStorage(join(storageDirectory, String(i)));
     voters.push({ member, myVotes: createMyVotes(storage) });
-    // Setting the PIN unlocks the vault: it fetches its subscription statement.
-    await member.client(PinService).setupPin({ pin: PIN });
   }
   await enclave.voting?.settled();
 }, 180_000);
