@@ -159,6 +159,23 @@ describe("validation", () => {
     expect(found).toMatch(/availabilityZones\[0\] must be a zone of eu-west-1/);
   });
 
+  it("needs the vote lists' public base URL: https, ending in /, no query", () => {
+    expect(configFor("dev").workers.voteListsPublicUrl).toBe("https://vote-lists.dev.vettid.dev/");
+    for (const value of [
+      undefined,
+      "http://vote-lists.dev.vettid.dev/",
+      "https://vote-lists.dev.vettid.dev",
+      "https://vote-lists.dev.vettid.dev/?list=1",
+    ]) {
+      expect(
+        problems("dev", (raw) => {
+          raw.workers.voteListsPublicUrl = value;
+        }).join(),
+        String(value),
+      ).toMatch(/workers\.voteListsPublicUrl must be an https:\/\/ base URL ending in \//);
+    }
+  });
+
   it("keeps bucket names within S3's 63 characters", () => {
     const all = rawEnvironments();
     const name = "a-very-long-env-name1";

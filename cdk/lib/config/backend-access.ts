@@ -38,9 +38,11 @@ export type SecretKey =
  * Deployment settings a process may need besides resources:
  * - `natsAccountPublicKey`: the VETTID account member JWTs are issued in (`VETTID_NATS_ACCOUNT_PUBLIC_KEY`);
  * - `enclavePcrSets`: the accepted enclave builds, the same as the sealing key policy's
- *   (`VETTID_ENCLAVE_PCR_SETS`, JSON `[{"id", "pcrs": {"0": hex, …}}]`).
+ *   (`VETTID_ENCLAVE_PCR_SETS`, JSON `[{"id", "pcrs": {"0": hex, …}}]`);
+ * - `voteListsPublicUrl`: the public base URL of the published vote lists
+ *   (`VETTID_VOTE_LISTS_PUBLIC_URL`, `workers.voteListsPublicUrl`).
  */
-export type BackendSetting = "natsAccountPublicKey" | "enclavePcrSets";
+export type BackendSetting = "natsAccountPublicKey" | "enclavePcrSets" | "voteListsPublicUrl";
 
 /** Access to one bucket, limited to a key prefix. */
 export interface BucketAccess {
@@ -220,10 +222,11 @@ export const BACKEND_FUNCTIONS: readonly BackendFunction[] = [
 
 /**
  * The backend's NATS workers (`server/workers/main.ts`): the control-command audit trail and the
- * member revocations it applies (today); vote intake (`Backend.votes`), subscription statements
- * (`Backend.subscriptions`, signed with the subscription key) and publication of vote lists once
- * voting has ended (signed tree head with the proposal key, the list to the vote-lists bucket)
- * as the voting work lands.
+ * member revocations it applies; vote intake (`Backend.votes`: enclave key certificates checked
+ * against the PCR sets and kept in the vote-lists bucket, votes stored), subscription statements
+ * (`Backend.subscriptions`, signed with the subscription key, from the members table) and, every
+ * minute, publication of vote lists once voting has ended (signed tree head with the proposal
+ * key, list files to the vote-lists bucket, results on the proposal).
  */
 export const BACKEND_WORKERS: BackendWorker = {
   id: "workers",
@@ -236,16 +239,19 @@ export const BACKEND_WORKERS: BackendWorker = {
     revocations: "readWrite",
     natsTokens: "read",
     members: "readWrite",
-    // Vote intake and vote-list publication (the voting work).
+    // Vote intake and vote-list publication (server/workers/voting-workers.ts); subscription
+    // statements and the eligible count read `members` (granted above for revocations).
     votes: "readWrite",
     proposals: "readWrite",
     voteLists: "readWrite",
   },
+  // List files (`vote-lists/`) and enclave key certificates (`enclave-vote-keys/`): the whole
+  // single-purpose bucket.
   buckets: { voteLists: { access: "readWrite", prefix: "" } },
   signingKeys: ["proposal", "subscription"],
   secrets: ["natsBackendUser"],
   nats: true,
-  settings: [],
+  settings: ["enclavePcrSets", "voteListsPublicUrl"],
 };
 
 /** `VETTID_ENVIRONMENT`: the environment name (`tableName(environment, …)` gives every table). */
@@ -257,6 +263,7 @@ export const ENV_NATS_URLS = "VETTID_NATS_URLS";
 export const SETTING_ENV_NAMES: Readonly<Record<BackendSetting, string>> = {
   natsAccountPublicKey: "VETTID_NATS_ACCOUNT_PUBLIC_KEY",
   enclavePcrSets: "VETTID_ENCLAVE_PCR_SETS",
+  voteListsPublicUrl: "VETTID_VOTE_LISTS_PUBLIC_URL",
 };
 
 /** `VETTID_TABLE_<NAME>` for a table: `enrollmentSessions` → `VETTID_TABLE_ENROLLMENT_SESSIONS`. */

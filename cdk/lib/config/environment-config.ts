@@ -76,6 +76,12 @@ export interface EnvironmentConfig {
     readonly desiredCount: number;
     readonly cpu: number;
     readonly memoryMiB: number;
+    /**
+     * Public HTTPS base URL of the published vote lists, ending in `/`: the workers record
+     * `{voteListsPublicUrl}vote-lists/{id}.binpb` as `ProposalResults.vote_list_url`, so this
+     * origin must serve the vote-lists bucket's objects (`VETTID_VOTE_LISTS_PUBLIC_URL`).
+     */
+    readonly voteListsPublicUrl: string;
   };
   /** The Nitro Enclave hosts. */
   readonly nitro: {
@@ -199,6 +205,7 @@ const ACCOUNT = /^\d{12}$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+const PUBLIC_BASE_URL = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?\/([A-Za-z0-9._~-]+\/)*$/;
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const LABEL = /^[A-Za-z0-9._-]{1,40}$/;
 const ACCOUNT_NKEY = /^A[A-Z2-7]{55}$/;
@@ -495,11 +502,17 @@ export function parseEnvironmentConfig(name: string, environments: unknown): Env
   }
 
   const w = r.object("workers");
-  w?.only(["desiredCount", "cpu", "memoryMiB"]);
+  w?.only(["desiredCount", "cpu", "memoryMiB", "voteListsPublicUrl"]);
   const workers = {
     desiredCount: w?.integer("desiredCount", 1, 20) ?? 1,
     cpu: w?.integer("cpu", 256, 4096) ?? 256,
     memoryMiB: w?.integer("memoryMiB", 512, 30_720) ?? 512,
+    voteListsPublicUrl:
+      w?.string(
+        "voteListsPublicUrl",
+        PUBLIC_BASE_URL,
+        "an https:// base URL ending in / (no query or fragment)",
+      ) ?? "",
   };
   if (w !== undefined) {
     const issue = fargateProblem(workers.cpu, workers.memoryMiB);

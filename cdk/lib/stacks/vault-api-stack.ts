@@ -84,6 +84,7 @@ export function backendResourceNames(
           pcrs: { "0": m.imageSha384, ...m.pcrs },
         })),
       ),
+      voteListsPublicUrl: config.workers.voteListsPublicUrl,
     },
   };
 }
