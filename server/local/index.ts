@@ -9,4 +9,4 @@ export {
   loadOrCreateLocalStackState,
 } from "./local-stack-state.js";
 export type { LocalVoting, LocalVotingOptions } from "./local-voting.js";
-export { createLocalVoting, LOCAL_PUBLISH_INTERVAL_MS } from "./local-voting.js";
+export { createLocalVoting } from "./local-voting.js";

@@ -5,7 +5,6 @@ import { trustKeysNode } from "../../clients/sdk/voting/node.js";
 import { createFilesystemBlobStore } from "../../enclave/storage/index.js";
 import { ProposalService } from "../../gen/vettid/voting/v1/proposal_service_pb.js";
 import { VoteListService } from "../../gen/vettid/voting/v1/vote_list_service_pb.js";
-import type { NatsRpcServer } from "../../rpc/index.js";
 import { type Logger, silentLogger } from "../logging/index.js";
 import { createLocalP256Signer } from "../signing/index.js";
 import { createMembersTable, type DynamoContext } from "../storage/index.js";
@@ -13,12 +12,13 @@ import {
   createMembersSubscriptionSource,
   createStaticTokenAdminAuthorizer,
   createVotingBackend,
-  serveVotingNats,
   type VotingBackend,
 } from "../voting/index.js";
-
-/** How often the local stack closes expired proposals and publishes their lists. */
-export const LOCAL_PUBLISH_INTERVAL_MS = 60_000;
+import {
+  startVotingWorkers,
+  VOTE_LIST_MAX_OBJECT_BYTES,
+  type VotingWorkers,
+} from "../workers/index.js";
 
 /** Options of {@link createLocalVoting}. */
 export interface LocalVotingOptions {
@@ -37,43 +37,51 @@ export interface LocalVotingOptions {
 
 /** The voting backend of the local stack. */
 export interface LocalVoting {
+  /** The HTTP side (ProposalService with the admin token, VoteListService). */
   readonly backend: VotingBackend;
   /** The org proposal key's SPKI (DER): what apps and the admin page pin. */
   readonly orgPublicKey: Uint8Array;
   /** Mounts ProposalService and VoteListService (pass as the local backend's `extraRoutes`). */
   routes(router: ConnectRouter): void;
   /**
-   * Serves VoteIntakeService and SubscriptionStatementService on the backend's NATS connection
-   * and starts closing expired proposals every minute.
+   * Starts the workers' voting on the backend's NATS connection, as in AWS: VoteIntakeService
+   * and SubscriptionStatementService, and expired proposals closed and published every minute.
    */
-  serve(connection: NatsConnection): Promise<void>;
+  serve(connection: NatsConnection): Promise<VotingWorkers>;
   stop(): Promise<void>;
 }
 
 /**
- * The voting backend as the local stack runs it: local P-256 signers stand in for the two KMS
- * keys, vote lists are files, subscriptions are "every active member" (there is no billing
- * locally), and the publisher runs on a timer instead of a scheduled Lambda.
+ * The voting backend as the local stack runs it, split as in AWS: the HTTP services (the
+ * ProposalService Lambda, with admin tokens; the VoteListService Lambda) and the workers' voting
+ * (`server/workers/voting-workers.ts`) over the same tables. Local P-256 signers stand in for the
+ * two KMS keys, vote lists are files, subscriptions are "every active member" (there is no
+ * billing locally).
  */
 export async function createLocalVoting(options: LocalVotingOptions): Promise<LocalVoting> {
   const logger = options.logger ?? silentLogger;
   const orgSigner = createLocalP256Signer({ pkcs8: options.orgKey });
+  const subscriptionSigner = createLocalP256Signer({ pkcs8: options.subscriptionKey });
   const members = createMembersTable(options.dynamo);
+  const blobs = createFilesystemBlobStore({
+    directory: options.voteListDir,
+    maxObjectBytes: VOTE_LIST_MAX_OBJECT_BYTES,
+  });
+  const publicUrl = `file://${options.voteListDir}/`;
   const backend = createVotingBackend({
     dynamo: options.dynamo,
-    blobs: createFilesystemBlobStore({ directory: options.voteListDir, maxObjectBytes: 2 ** 30 }),
+    blobs,
     orgSigner,
-    subscriptionSigner: createLocalP256Signer({ pkcs8: options.subscriptionKey }),
+    subscriptionSigner,
     orgKeys: trustKeysNode([(await orgSigner.describe()).spki]),
     attestation: options.enclaveTrust,
     authorizeAdmin: createStaticTokenAdminAuthorizer([options.adminToken]),
     subscriptions: createMembersSubscriptionSource(members),
     eligibleMemberCount: () => members.countActive(),
-    voteListUrl: (key) => new URL(key, `file://${options.voteListDir}/`).href,
+    voteListUrl: (key) => new URL(key, publicUrl).href,
     logger,
   });
-  let server: NatsRpcServer | undefined;
-  let timer: ReturnType<typeof setInterval> | undefined;
+  let workers: VotingWorkers | undefined;
   return {
     backend,
     orgPublicKey: (await orgSigner.describe()).spki,
@@ -82,21 +90,20 @@ export async function createLocalVoting(options: LocalVotingOptions): Promise<Lo
       router.service(VoteListService, backend.voteListService);
     },
     async serve(connection) {
-      server = await serveVotingNats(connection, backend);
-      timer = setInterval(() => {
-        backend.publisher.closeExpired().then(
-          (published) => {
-            for (const id of published) logger.info("vote list published", { proposalId: id });
-          },
-          (error: unknown) =>
-            logger.warn("closing expired proposals failed", { error: String(error) }),
-        );
-      }, LOCAL_PUBLISH_INTERVAL_MS);
-      timer.unref();
+      workers = await startVotingWorkers({
+        connection,
+        dynamo: options.dynamo,
+        blobs,
+        orgSigner,
+        subscriptionSigner,
+        attestation: options.enclaveTrust,
+        publicUrl,
+        logger,
+      });
+      return workers;
     },
     async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      await server?.close();
+      await workers?.close();
     },
   };
 }
