@@ -9,6 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect } from "nats";
+import { trustKeysNode } from "../../clients/sdk/voting/node.js";
 import { VoteSubmissionStatus, VotingService } from "../../gen/vettid/vault/v1/voting_pb.js";
 import { Choice, QuorumType } from "../../gen/vettid/voting/v1/proposal_pb.js";
 import { startTestEnclave } from "../../test/support/test-enclave.js";
@@ -40,10 +41,15 @@ export async function measureVaultPath(seconds: number): Promise<VaultPathResult
   const parentConnection = await connect({ servers: stack.natsUrl });
   const appConnection = await connect({ servers: stack.natsUrl });
   const clock = () => Date.now();
+  // The pinned keys as the supervisor loads them (node:crypto P-256, `readVotingKeysFile`).
+  const trust = {
+    orgKeys: trustKeysNode([(await stack.fixture.orgSigner.describe()).spki]),
+    subscriptionKeys: trustKeysNode([(await stack.fixture.subscriptionSigner.describe()).spki]),
+  };
   const enclave = await startTestEnclave(parentConnection, {
     nsm: stack.fixture.nsm,
     now: clock,
-    voting: { trust: stack.fixture.trust },
+    voting: { trust },
   });
   try {
     stack.clock.now = Date.now();

@@ -21,6 +21,12 @@ export const DEFAULT_PARENT_QUEUE_GROUP = "vettid-enclave";
 export const DEFAULT_ENCLAVE_KEY_PREFIX = "vaults/";
 /** Wait between attempts to reach the supervisor, ms. */
 export const SUPERVISOR_RETRY_MS = 200;
+/**
+ * Storage and KMS requests from the enclave answered at once: 64, well above what the vaults of an
+ * enclave have in flight in practice (each waits for its own write), and a bound on the parent's
+ * memory and on the store's concurrency.
+ */
+export const MAX_CONCURRENT_REQUESTS = 64;
 
 /** Which way a frame went, for observers. */
 export type FrameDirection = "to-enclave" | "from-enclave";
@@ -71,6 +77,8 @@ export function startParent(options: ParentOptions): Parent {
   let link: VsockConnection | undefined;
   let closed = false;
   const subscriptions: Subscription[] = [];
+  /** Storage and KMS requests being answered; close waits for them. */
+  const inFlight = new Set<Promise<void>>();
 
   const toEnclave = (msg: Msg) => {
     const connection = link;
@@ -105,80 +113,97 @@ export function startParent(options: ParentOptions): Parent {
     );
   };
 
+  /** Answers one request frame (storage, KMS): the response, or an error frame. */
+  async function answer(connection: VsockConnection, frame: Frame): Promise<void> {
+    const body = frame.body;
+    try {
+      switch (body.case) {
+        case "storageGetRequest":
+          await connection.respond(frame, {
+            case: "storageGetResponse",
+            value: await storage.get(body.value),
+          });
+          break;
+        case "storagePutRequest":
+          await connection.respond(frame, {
+            case: "storagePutResponse",
+            value: await storage.put(body.value),
+          });
+          break;
+        case "storageDeleteRequest":
+          await connection.respond(frame, {
+            case: "storageDeleteResponse",
+            value: await storage.delete(body.value),
+          });
+          break;
+        case "kmsDecryptRequest":
+        case "kmsGenerateDataKeyRequest": {
+          const kms = options.kms;
+          if (kms === undefined)
+            throw new VsockError(ErrorCode.UNAVAILABLE, "this parent has no KMS configured");
+          if (body.case === "kmsDecryptRequest") {
+            await connection.respond(frame, {
+              case: "kmsDecryptResponse",
+              value: await kms.decrypt(body.value),
+            });
+          } else {
+            await connection.respond(frame, {
+              case: "kmsGenerateDataKeyResponse",
+              value: await kms.generateDataKey(body.value),
+            });
+          }
+          break;
+        }
+        default:
+          throw new VsockError(
+            ErrorCode.UNSUPPORTED_BODY,
+            `the parent does not take ${body.case ?? "empty"} frames`,
+          );
+      }
+    } catch (error) {
+      const vsockError =
+        error instanceof VsockError
+          ? error
+          : new VsockError(ErrorCode.INTERNAL, `parent failed: ${String(error)}`);
+      if (frame.header !== undefined && frame.header.correlationId !== 0n) {
+        await connection
+          .respond(frame, errorBody(vsockError.code, vsockError.message))
+          .catch(() => {});
+      } else {
+        onProblem(vsockError.message);
+      }
+    }
+  }
+
   async function serveLink(connection: VsockConnection): Promise<void> {
+    // Requests are answered concurrently (each vault waits for its own answer before its next
+    // request, so one vault's writes stay in order), up to a bound: one slow write (an fsync, an
+    // S3 round trip) must not hold up every other vault's.
     for await (const frame of connection) {
       options.observeFrame?.("from-enclave", frame);
       const body = frame.body;
-      try {
-        switch (body.case) {
-          case "publishNatsMessage": {
-            const message = body.value;
-            const hdrs = message.headers.length === 0 ? undefined : natsHeaders();
-            for (const h of message.headers) hdrs?.append(h.name, h.value);
-            options.nats.publish(message.subject, message.data, {
-              ...(hdrs === undefined ? {} : { headers: hdrs }),
-              ...(message.reply === "" ? {} : { reply: message.reply }),
-            });
-            break;
-          }
-          case "storageGetRequest":
-            await connection.respond(frame, {
-              case: "storageGetResponse",
-              value: await storage.get(body.value),
-            });
-            break;
-          case "storagePutRequest":
-            await connection.respond(frame, {
-              case: "storagePutResponse",
-              value: await storage.put(body.value),
-            });
-            break;
-          case "storageDeleteRequest":
-            await connection.respond(frame, {
-              case: "storageDeleteResponse",
-              value: await storage.delete(body.value),
-            });
-            break;
-          case "kmsDecryptRequest":
-          case "kmsGenerateDataKeyRequest": {
-            const kms = options.kms;
-            if (kms === undefined)
-              throw new VsockError(ErrorCode.UNAVAILABLE, "this parent has no KMS configured");
-            if (body.case === "kmsDecryptRequest") {
-              await connection.respond(frame, {
-                case: "kmsDecryptResponse",
-                value: await kms.decrypt(body.value),
-              });
-            } else {
-              await connection.respond(frame, {
-                case: "kmsGenerateDataKeyResponse",
-                value: await kms.generateDataKey(body.value),
-              });
-            }
-            break;
-          }
-          case "metricsReport":
-            options.onMetrics?.(body.value);
-            break;
-          default:
-            throw new VsockError(
-              ErrorCode.UNSUPPORTED_BODY,
-              `the parent does not take ${body.case ?? "empty"} frames`,
-            );
+      if (body.case === "publishNatsMessage") {
+        // Published in arrival order, at once.
+        const message = body.value;
+        const hdrs = message.headers.length === 0 ? undefined : natsHeaders();
+        for (const h of message.headers) hdrs?.append(h.name, h.value);
+        try {
+          options.nats.publish(message.subject, message.data, {
+            ...(hdrs === undefined ? {} : { headers: hdrs }),
+            ...(message.reply === "" ? {} : { reply: message.reply }),
+          });
+        } catch (error) {
+          onProblem(`publish failed: ${String(error)}`);
         }
-      } catch (error) {
-        const vsockError =
-          error instanceof VsockError
-            ? error
-            : new VsockError(ErrorCode.INTERNAL, `parent failed: ${String(error)}`);
-        if (frame.header !== undefined && frame.header.correlationId !== 0n) {
-          await connection
-            .respond(frame, errorBody(vsockError.code, vsockError.message))
-            .catch(() => {});
-        } else {
-          onProblem(vsockError.message);
-        }
+        continue;
       }
+      if (body.case === "metricsReport") {
+        options.onMetrics?.(body.value);
+        continue;
+      }
+      if (inFlight.size >= MAX_CONCURRENT_REQUESTS) await Promise.race(inFlight);
+      const task = answer(connection, frame).finally(() => inFlight.delete(task));
+      inFlight.add(task);
     }
   }
 
@@ -227,6 +252,8 @@ export function startParent(options: ParentOptions): Parent {
       closed = true;
       for (const subscription of subscriptions) subscription.unsubscribe();
       await link?.close();
+      // A write under way finishes (its vault may not learn of it: it retries after a restart).
+      await Promise.all(inFlight);
     },
   };
 }
