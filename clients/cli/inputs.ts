@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { REQUIRED_SET_PCRS } from "../sdk/attestation/index.js";
 import { usageError } from "./exit-codes.js";
 import type { CliIo } from "./output.js";
 
@@ -87,4 +88,26 @@ export function secondsArgument(value: string, what: string): number {
 /** Commander's collector for repeatable options (`--pcr 0=… --pcr 1=…`). */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/**
+ * `--pcr INDEX=HEX` options (48-byte values) as a PCR map; empty when none were given. When some
+ * are, PCR0, 1 and 2 must be among them (together they identify a build). @throws CliError.
+ */
+export function pcrArguments(entries: readonly string[] | undefined): Record<number, Uint8Array> {
+  const pcrs: Record<number, Uint8Array> = {};
+  for (const entry of entries ?? []) {
+    const match = /^(\d{1,2})=([0-9a-fA-F:]+)$/.exec(entry);
+    if (match === null) throw usageError(`--pcr must be INDEX=HEX, got ${JSON.stringify(entry)}`);
+    const value = hexArgument(match[2] as string, `--pcr ${match[1]}`);
+    if (value.length !== 48) throw usageError(`--pcr ${match[1]} must be 48 bytes (96 hex digits)`);
+    pcrs[Number(match[1])] = value;
+  }
+  if (Object.keys(pcrs).length > 0) {
+    for (const index of REQUIRED_SET_PCRS) {
+      if (pcrs[index] === undefined)
+        throw usageError(`--pcr must include PCR${index} (PCR0, 1 and 2 identify a build)`);
+    }
+  }
+  return pcrs;
 }

@@ -4,9 +4,9 @@ import { SubscriptionStatementService } from "../../gen/vettid/voting/v1/subscri
 import { createRpcClient } from "../../rpc/index.js";
 import { committing } from "../vault-manager/services/committing.js";
 import {
-  applyPendingOutcomes,
   type PendingVoteOutcome,
   type VaultVoting,
+  writePendingOutcomes,
 } from "../vault-manager/services/voting-service.js";
 import { queuedVotes, writeCachedSubscription } from "../vault-manager/vote-records.js";
 import {
@@ -98,11 +98,9 @@ export function createEnclaveVoting(options: EnclaveVotingOptions): EnclaveVotin
 
   /** Writes this member's pending outcomes if the vault is unlocked; keeps them otherwise. */
   const writeOutcomes = (ownerGuid: string) =>
-    registry.useIfOpen(ownerGuid, async (vault) => {
-      const outcomes = takePendingOutcomes(ownerGuid);
-      if (outcomes.length === 0) return;
-      await committing(vault, async (db) => applyPendingOutcomes(db, outcomes, now()));
-    });
+    registry.useIfOpen(ownerGuid, (vault) =>
+      writePendingOutcomes(vault, { takePendingOutcomes }, ownerGuid, now()),
+    );
 
   const batcher = createVoteBatcher({
     submit: natsVoteSubmitter(options.transport),
@@ -154,10 +152,7 @@ export function createEnclaveVoting(options: EnclaveVotingOptions): EnclaveVotin
   /** Votes still QUEUED in the vault that this enclave's batcher does not hold (a restart). */
   const requeue = (ownerGuid: string) =>
     registry.useIfOpen(ownerGuid, async (vault) => {
-      const outcomes = takePendingOutcomes(ownerGuid);
-      if (outcomes.length > 0) {
-        await committing(vault, async (db) => applyPendingOutcomes(db, outcomes, now()));
-      }
+      await writePendingOutcomes(vault, { takePendingOutcomes }, ownerGuid, now());
       for (const vote of queuedVotes(vault.db)) {
         if (!owners.has(toHex(vote.voteHash))) queue(ownerGuid, vote);
       }

@@ -20,7 +20,7 @@ export { createSecretsService, MAX_SECRET_VALUE_BYTES } from "./services/secrets
 export { createStatusService, SERVED_OPERATIONS } from "./services/status-service.js";
 export type { VaultAccess } from "./services/vault-access.js";
 export type { PendingVoteOutcome, VaultVoting } from "./services/voting-service.js";
-export { applyPendingOutcomes, createVotingService } from "./services/voting-service.js";
+export { createVotingService, writePendingOutcomes } from "./services/voting-service.js";
 export type { FreshnessLedger, PinCheck, VaultEnvironment, VaultLoadRefusal } from "./vault.js";
 export {
   createFreshnessLedger,

@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import type { AttestationTrustStore } from "../../clients/sdk/attestation/index.js";
 import { type PcrSet, PcrSetSchema } from "../../gen/vettid/attestation/v1/pcr_pb.js";
 import { TABLES, type TableKey, tableName } from "../storage/tables.js";
 import { ConfigurationError } from "./configuration-error.js";
@@ -202,4 +203,23 @@ function url(variable: string, value: string, schemes: readonly string[]): void 
       `${variable}: ${JSON.stringify(value)} must use ${schemes.join(" or ")}`,
     );
   }
+}
+
+/**
+ * What the backend trusts in enclave attestations: the PCR sets ({@link ENV_ENCLAVE_PCR_SETS})
+ * and, outside production, a dev root ({@link ENV_ALLOW_DEV_ROOT} with {@link ENV_DEV_ROOT_SHA256}).
+ */
+export function readEnclaveTrust(env: Environment, production: boolean): AttestationTrustStore {
+  const pcrSets = readPcrSets(env);
+  const allowDevRoot = readDevelopmentFlag(env, ENV_ALLOW_DEV_ROOT, production);
+  const devRoot = env[ENV_DEV_ROOT_SHA256];
+  if (allowDevRoot && (devRoot === undefined || !/^[0-9a-f]{64}$/.test(devRoot))) {
+    throw new ConfigurationError(
+      `${ENV_ALLOW_DEV_ROOT} needs ${ENV_DEV_ROOT_SHA256}: 64 lowercase hex digits`,
+    );
+  }
+  return {
+    pcrSets,
+    ...(allowDevRoot && devRoot !== undefined ? { devRootSha256: devRoot, allowDevRoot } : {}),
+  };
 }

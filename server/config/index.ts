@@ -19,6 +19,7 @@ export {
   ENV_OPERATOR_KEYS_FILE,
   readCommonConfig,
   readDevelopmentFlag,
+  readEnclaveTrust,
   readNatsUrls,
   readPcrSets,
   readPublicNkey,

@@ -4,7 +4,6 @@ export {
   DEFAULT_LAMBDA_RESPONSE_MARGIN_MS,
 } from "./api-gateway-adapter.js";
 export {
-  enclaveTrust,
   lambdaServiceContext,
   memberSigningKeyFromSecret,
 } from "./lambda-context.js";

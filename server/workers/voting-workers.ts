@@ -10,9 +10,9 @@ import {
   type CommonConfig,
   ConfigurationError,
   type Environment,
+  readEnclaveTrust,
   required,
 } from "../config/index.js";
-import { enclaveTrust } from "../lambda/lambda-context.js";
 import { describeError, type Logger, silentLogger } from "../logging/index.js";
 import { createKmsSigner, type OrgSigner } from "../signing/index.js";
 import { createMembersTable, createS3BlobStore, type DynamoContext } from "../storage/index.js";
@@ -120,7 +120,7 @@ export function readVotingWorkerConfig(
     bucket,
     prefix,
     publicUrl: publicBaseUrl(env, common.production),
-    attestation: enclaveTrust(env, common.production),
+    attestation: readEnclaveTrust(env, common.production),
   };
 }
 

@@ -9,7 +9,6 @@ import {
 import { PcrSetSchema } from "../../../gen/vettid/attestation/v1/pcr_pb.js";
 import {
   type AttestationVerification,
-  REQUIRED_SET_PCRS,
   type VerifyAttestationOptions,
   verifyAttestation,
 } from "../../sdk/attestation/index.js";
@@ -19,6 +18,7 @@ import {
   collect,
   hexArgument,
   isoTimeArgument,
+  pcrArguments,
   readInput,
   secondsArgument,
 } from "../inputs.js";
@@ -101,21 +101,8 @@ async function verifyOptions(
       throw usageError(`--root ${flags.root} is not a PEM (or DER) certificate`);
     }
   }
-  const pcrs: Record<number, Uint8Array> = {};
-  for (const entry of flags.pcr ?? []) {
-    const match = /^(\d{1,2})=([0-9a-fA-F:]+)$/.exec(entry);
-    if (match === null) throw usageError(`--pcr must be INDEX=HEX, got ${JSON.stringify(entry)}`);
-    const value = hexArgument(match[2] as string, `--pcr ${match[1]}`);
-    if (value.length !== 48) throw usageError(`--pcr ${match[1]} must be 48 bytes (96 hex digits)`);
-    pcrs[Number(match[1])] = value;
-  }
+  const pcrs = pcrArguments(flags.pcr);
   const givenPcrs = Object.keys(pcrs).length > 0;
-  if (givenPcrs) {
-    for (const index of REQUIRED_SET_PCRS) {
-      if (pcrs[index] === undefined)
-        throw usageError(`--pcr must include PCR${index} (PCR0, 1 and 2 identify a build)`);
-    }
-  }
   return {
     ...(flags.at === undefined ? {} : { at: isoTimeArgument(flags.at, "--at") }),
     allowDebug: flags.allowDebug === true,

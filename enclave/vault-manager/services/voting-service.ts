@@ -16,7 +16,6 @@ import {
 } from "../../voting/index.js";
 import { authorize, rotateCek } from "../credentials.js";
 import type { Vault } from "../vault.js";
-import type { VaultDatabase } from "../vault-database.js";
 import {
   applyVoteOutcome,
   insertVoteRecord,
@@ -52,13 +51,23 @@ export interface VaultVoting {
   takePendingOutcomes(ownerGuid: string): PendingVoteOutcome[];
 }
 
-/** Applies reported outcomes to the vault's records (inside a committing operation). */
-export function applyPendingOutcomes(
-  db: VaultDatabase,
-  pending: readonly PendingVoteOutcome[],
+/**
+ * Writes the member's outcomes that arrived while nothing could write them (a durable commit of
+ * their own), when the vault is unlocked; a locked vault keeps them waiting. Call inside the
+ * vault's operation.
+ */
+export async function writePendingOutcomes(
+  vault: Vault,
+  voting: Pick<VaultVoting, "takePendingOutcomes">,
+  ownerGuid: string,
   nowMs: number,
-): void {
-  for (const { voteHash, outcome } of pending) applyVoteOutcome(db, voteHash, outcome, nowMs);
+): Promise<void> {
+  if (!vault.isOpen) return;
+  const pending = voting.takePendingOutcomes(ownerGuid);
+  if (pending.length === 0) return;
+  await committing(vault, async (db) => {
+    for (const { voteHash, outcome } of pending) applyVoteOutcome(db, voteHash, outcome, nowMs);
+  });
 }
 
 /**
@@ -82,14 +91,6 @@ export function createVotingService(
     }
     return configured;
   };
-  /** Writes outcomes reported while the vault was locked (a durable commit of their own). */
-  const applyPending = async (voting: VaultVoting, vault: Vault, ownerGuid: string) => {
-    if (!vault.isOpen) return;
-    const pending = voting.takePendingOutcomes(ownerGuid);
-    if (pending.length === 0) return;
-    await committing(vault, async (db) => applyPendingOutcomes(db, pending, access.now()));
-  };
-
   return {
     async castVote(request, context) {
       const voting = enabled();
@@ -108,7 +109,7 @@ export function createVotingService(
       const proposalId = verified.payload.proposalId;
       const countersigner = voting.countersigner;
       return access.use(ownerGuid, async (vault) => {
-        await applyPending(voting, vault, ownerGuid);
+        await writePendingOutcomes(vault, voting, ownerGuid, access.now());
         const { response, queued } = await committing(vault, async (db) => {
           const now = access.now();
           const { contents } = await authorize(db, request.authorization, CAST_VOTE, now);
@@ -172,7 +173,7 @@ export function createVotingService(
       const pageSize =
         request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
       return access.use(ownerGuid, async (vault) => {
-        await applyPending(voting, vault, ownerGuid);
+        await writePendingOutcomes(vault, voting, ownerGuid, access.now());
         const { records, more } = listVoteRecords(vault.db, request.proposalId, pageSize, offset);
         return create(ListVotesResponseSchema, {
           votes: records,

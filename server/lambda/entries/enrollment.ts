@@ -13,6 +13,7 @@ import {
   ENV_MEMBER_NATS_URLS,
   ENV_NATS_ACCOUNT_PUBLIC_KEY,
   readCommonConfig,
+  readEnclaveTrust,
   readNatsUrls,
   readPublicNkey,
   readSecret,
@@ -21,11 +22,7 @@ import {
 import { createHttpApi } from "../../http/index.js";
 import { createConsoleLogger } from "../../logging/index.js";
 import { createApiGatewayHandler } from "../api-gateway-adapter.js";
-import {
-  enclaveTrust,
-  lambdaServiceContext,
-  memberSigningKeyFromSecret,
-} from "../lambda-context.js";
+import { lambdaServiceContext, memberSigningKeyFromSecret } from "../lambda-context.js";
 import { createLazyEnclaveGateway } from "../lazy-enclave-gateway.js";
 import { createLazyNatsConnection } from "../lazy-nats-connection.js";
 
@@ -36,7 +33,7 @@ const natsUrls = readNatsUrls(env);
 const memberNatsUrls =
   env[ENV_MEMBER_NATS_URLS] === undefined ? natsUrls : readNatsUrls(env, ENV_MEMBER_NATS_URLS);
 const accountPublicKey = readPublicNkey(env, ENV_NATS_ACCOUNT_PUBLIC_KEY, "A");
-const trust = enclaveTrust(env, common.production);
+const trust = readEnclaveTrust(env, common.production);
 const memberSigningKey = memberSigningKeyFromSecret(
   await readSecret(readSecretReference(env, "natsMemberSigningKey", common.production)),
 );
